@@ -1,0 +1,11 @@
+# bench/local.mk - benchmarks beside their reference implementations: `make bench`
+EXTRA_PROGRAMS += %D%/bench_stats
+%C%_bench_stats_SOURCES = %D%/bench_stats.c
+%C%_bench_stats_CFLAGS = $(AM_CFLAGS) -O3
+%C%_bench_stats_LDADD = $(STATS_LIBS)
+CLEANFILES += $(EXTRA_PROGRAMS)
+EXTRA_DIST += %D%/run.sh %D%/ref_stats.py %D%/gen_data.py
+
+bench: vigil %D%/bench_stats$(EXEEXT)
+	VIGIL=$(abs_top_builddir)/vigil BENCH_STATS=$(abs_top_builddir)/bench/bench_stats \
+		$(SHELL) $(top_srcdir)/bench/run.sh

@@ -1,0 +1,1 @@
+# dashboards/local.mk - filled in by the monitor service

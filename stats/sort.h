@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT
+ * stats/sort.h - fast ascending sorts of doubles (LSD radix on the IEEE-754 bit pattern)
+ *
+ * The samples in vigil are large (10^6 and more) and every distribution test starts by
+ * sorting; a radix sort is several times faster than qsort here.
+ */
+#ifndef STATS_SORT_H
+#define STATS_SORT_H
+#include "stats/common.h"
+
+/* Sort v[0..n) ascending in place. NaN must not be present (callers drop missing values
+ * first); -0.0 sorts before +0.0. Allocates n doubles of scratch (freed before return).
+ * Returns 0, or -ENOMEM. */
+int stats_sort(double *v, size_t n) STATS_MUSTCHECK;
+
+/* Sort keys ascending and return in idx[0..n) the permutation (idx[i] is the original
+ * position of the i-th smallest key); the sort is stable. keys is not modified.
+ * Allocates scratch. Returns 0, or -ENOMEM. */
+int stats_argsort(const double *keys, size_t n, uint32_t *idx) STATS_MUSTCHECK;
+
+#endif /* STATS_SORT_H */

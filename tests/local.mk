@@ -1,0 +1,25 @@
+# tests/local.mk - unit tests (Check) and command-line/integration tests
+LOG_COMPILER = env VALGRIND="$(VALGRIND)" $(SHELL) $(top_srcdir)/build-aux/test-wrapper.sh
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = env VIGIL="$(abs_top_builddir)/vigil" top_srcdir="$(abs_top_srcdir)" VALGRIND="$(VALGRIND)" $(SHELL)
+AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
+	VIGIL_FIXTURES='$(abs_top_srcdir)/tests/fixtures'; export VIGIL_FIXTURES;
+
+if HAVE_CHECK
+check_PROGRAMS += %D%/check_drift %D%/check_mmd %D%/check_perf %D%/check_cbpe %D%/check_csv
+%C%_check_drift_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+%C%_check_drift_LDADD = $(STATS_LIBS) $(CHECK_LIBS)
+%C%_check_mmd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+%C%_check_mmd_LDADD = $(STATS_LIBS) $(CHECK_LIBS)
+%C%_check_perf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+%C%_check_perf_LDADD = $(STATS_LIBS) $(CHECK_LIBS)
+%C%_check_cbpe_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+%C%_check_cbpe_LDADD = $(STATS_LIBS) $(CHECK_LIBS)
+%C%_check_csv_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+%C%_check_csv_LDADD = $(COLLECTORS_LIBS) $(CHECK_LIBS)
+TESTS += %D%/check_drift %D%/check_mmd %D%/check_perf %D%/check_cbpe %D%/check_csv
+endif
+
+# command-line tests: run the real vigil binary on fixtures and the shared data
+TESTS += %D%/cli_drift.sh %D%/cli_perf.sh %D%/cli_errors.sh
+EXTRA_DIST += %D%/fixtures %D%/cli_drift.sh %D%/cli_perf.sh %D%/cli_errors.sh %D%/lib.sh
