@@ -1,21 +1,52 @@
 /* SPDX-License-Identifier: MIT
- * monitor/main.c - the vigil command: dispatch to subcommands
+ * monitor/main.c - the vigil command: one binary, one subcommand per job
  */
 #include "config.h"
 
+#include <gsl/gsl_errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "monitor/cli.h"
+
+static const char usage[] =
+	"usage: vigil COMMAND [options]\n"
+	"\n"
+	"offline analysis of CSV files:\n"
+	"  drift     distribution shift of every feature between a reference and a current file\n"
+	"  perf      performance with confidence intervals, overall and per subgroup\n"
+	"  estimate  label-free performance estimate (CBPE) of an unlabelled file\n"
+	"\n"
+	"vigil COMMAND --help shows a command's options; vigil --version the version.\n";
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} commands[] = {
+	{"drift", mon_cli_drift},
+	{"perf", mon_cli_perf},
+	{"estimate", mon_cli_estimate},
+};
+
 int main(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help")) {
-		printf("usage: vigil drift|perf|estimate [options]\n");
-		return argc < 2 ? 2 : 0;
+	/* GSL aborts on domain errors by default; stats/ checks its own results */
+	gsl_set_error_handler_off();
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		fputs(usage, stdout);
+		return 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
 		printf("vigil %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	fprintf(stderr, "vigil: unknown command '%s'\n", argv[1]);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "vigil: unknown command \"%s\"\n%s", argv[1], usage);
 	return 2;
 }
