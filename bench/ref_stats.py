@@ -79,7 +79,11 @@ def mmd_standardise(x, y):
 
 
 def sqdist(a, b):
-    d2 = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
+    """||a_i - b_j||^2 = |a_i|^2 + |b_j|^2 - 2 a_i.b_j, in one N x M buffer."""
+    d2 = a @ b.T
+    d2 *= -2.0
+    d2 += (a * a).sum(axis=1)[:, None]
+    d2 += (b * b).sum(axis=1)[None, :]
     return np.maximum(d2, 0.0, out=d2)
 
 

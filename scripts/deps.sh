@@ -7,7 +7,7 @@
 set -eu
 pkgs="build-essential autoconf automake autoconf-archive pkg-config
 libgsl-dev libopenblas-dev libcjson-dev libmicrohttpd-dev libpq-dev check libsubunit-dev
-valgrind postgresql-15 curl ca-certificates"
+valgrind jq postgresql-15 curl ca-certificates"
 if [ "${1:-}" = "--bench" ]; then
 	pkgs="$pkgs python3-numpy python3-scipy python3-sklearn python3-pandas time"
 fi

@@ -40,44 +40,6 @@ struct draw {
 	uint64_t u2;		 /* twice the Mann-Whitney U of positives over negatives */
 };
 
-struct xi {
-	double x;
-	uint32_t i;
-};
-
-static int cmp_xi(const void *pa, const void *pb)
-{
-	const struct xi *a = pa, *b = pb;
-
-	if (a->x < b->x)
-		return -1;
-	if (a->x > b->x)
-		return 1;
-	return (a->i > b->i) - (a->i < b->i);
-}
-
-/*
- * Stable ascending order of keys[0..n) into idx.
- * XXX: stats_argsort (stats/sort.c) is the intended sort; it was still a placeholder when
- * this was written, so qsort on (key, index) pairs stands in (same order, O(n log n)).
- */
-static int order_by(const double *keys, size_t n, uint32_t *idx)
-{
-	struct xi *p = malloc(n * sizeof(*p));
-
-	if (!p)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		p[i].x = keys[i];
-		p[i].i = (uint32_t)i;
-	}
-	qsort(p, n, sizeof(*p), cmp_xi);
-	for (size_t i = 0; i < n; i++)
-		idx[i] = p[i].i;
-	free(p);
-	return 0;
-}
-
 /*
  * Expected confusion counts and metrics. The AUROC numerator sums, over runs g of tied
  * scores in ascending order, P_g Q_<g + (P_g Q_g - S_g) / 2 with P = sum c, Q = sum (1 - c),
@@ -239,7 +201,7 @@ int stats_cbpe_estimate(const struct stats_isotonic *cal, const double *score, s
 		rc = -ENOMEM;
 		goto out;
 	}
-	if ((rc = order_by(score, n, idx)) < 0)
+	if ((rc = stats_argsort(score, n, idx)) < 0)
 		goto out;
 
 	w.n = n;

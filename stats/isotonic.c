@@ -80,44 +80,6 @@ static void pava(double *y, double *w, size_t *end, size_t n)
 	}
 }
 
-struct xi {
-	double x;
-	uint32_t i;
-};
-
-static int cmp_xi(const void *pa, const void *pb)
-{
-	const struct xi *a = pa, *b = pb;
-
-	if (a->x < b->x)
-		return -1;
-	if (a->x > b->x)
-		return 1;
-	return (a->i > b->i) - (a->i < b->i);
-}
-
-/*
- * Stable ascending order of keys[0..n) into idx.
- * XXX: stats_argsort (stats/sort.c) is the intended sort; it was still a placeholder when
- * this was written, so qsort on (key, index) pairs stands in (same order, O(n log n)).
- */
-static int order_by(const double *keys, size_t n, uint32_t *idx)
-{
-	struct xi *p = malloc(n * sizeof(*p));
-
-	if (!p)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		p[i].x = keys[i];
-		p[i].i = (uint32_t)i;
-	}
-	qsort(p, n, sizeof(*p), cmp_xi);
-	for (size_t i = 0; i < n; i++)
-		idx[i] = p[i].i;
-	free(p);
-	return 0;
-}
-
 int stats_isotonic_fit(const double *x, const double *y, size_t n, struct stats_isotonic **out)
 {
 	uint32_t *idx = NULL;
@@ -146,7 +108,7 @@ int stats_isotonic_fit(const double *x, const double *y, size_t n, struct stats_
 		rc = -ENOMEM;
 		goto out;
 	}
-	if ((rc = order_by(x, n, idx)) < 0)
+	if ((rc = stats_argsort(x, n, idx)) < 0)
 		goto out;
 
 	/* pool tied x: one point per tie group, weight = count, y = mean */

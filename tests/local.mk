@@ -1,7 +1,7 @@
 # tests/local.mk - unit tests (Check) and command-line/integration tests
 LOG_COMPILER = env VALGRIND="$(VALGRIND)" $(SHELL) $(top_srcdir)/build-aux/test-wrapper.sh
 TEST_EXTENSIONS = .sh
-SH_LOG_COMPILER = env VIGIL="$(abs_top_builddir)/vigil" top_srcdir="$(abs_top_srcdir)" VALGRIND="$(VALGRIND)" $(SHELL)
+SH_LOG_COMPILER = env VIGIL="$(abs_top_builddir)/vigil" JSONCMP="$(abs_top_builddir)/tests/jsoncmp" top_srcdir="$(abs_top_srcdir)" VALGRIND="$(VALGRIND)" $(SHELL)
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
 	VIGIL_FIXTURES='$(abs_top_srcdir)/tests/fixtures'; export VIGIL_FIXTURES;
 
@@ -20,6 +20,10 @@ check_PROGRAMS += %D%/check_drift %D%/check_mmd %D%/check_perf %D%/check_cbpe %D
 TESTS += %D%/check_drift %D%/check_mmd %D%/check_perf %D%/check_cbpe %D%/check_csv
 endif
 
-# command-line tests: run the real vigil binary on fixtures and the shared data
+# command-line tests: run the real vigil binary on fixtures and compare its JSON with values
+# from scipy / scikit-learn (tests/fixtures/gen_cli.py) through jsoncmp
+check_PROGRAMS += %D%/jsoncmp
+%C%_jsoncmp_CPPFLAGS = $(AM_CPPFLAGS) $(CJSON_CFLAGS)
+%C%_jsoncmp_LDADD = $(CJSON_LIBS) -lm
 TESTS += %D%/cli_drift.sh %D%/cli_perf.sh %D%/cli_errors.sh
 EXTRA_DIST += %D%/fixtures %D%/cli_drift.sh %D%/cli_perf.sh %D%/cli_errors.sh %D%/lib.sh
