@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT
+ * monitor/http.h - the HTTP server: libmicrohttpd, routing, limits, problem+json
+ *
+ * One static route table maps (method, path pattern) to a handler and the role it needs.
+ * The server buffers each request body up to the configured limit (413 beyond), checks the
+ * bearer token (401 / 403), calls the handler on a pool thread, and records the request in
+ * the metrics. Handlers fill a struct mon_http_resp and return; they never touch MHD.
+ */
+#ifndef MONITOR_HTTP_H
+#define MONITOR_HTTP_H
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "monitor/common.h"
+
+struct mon_server; /* the running daemon's shared state: config, db pool, metrics */
+
+enum mon_role {
+	MON_ROLE_NONE = 0, /* a public route: no token needed */
+	MON_ROLE_INGEST,
+	MON_ROLE_VIEWER,
+	MON_ROLE_COMPLIANCE,
+	MON_ROLE_ADMIN,
+};
+
+/* An authenticated caller. */
+struct mon_principal {
+	char name[128]; /* token name, "anonymous" on public routes */
+	enum mon_role role;
+};
+
+/* One request as handlers see it. All pointers are borrowed for the handler's duration. */
+struct mon_http_req {
+	const char *method;
+	const char *path;           /* without the query string */
+	const char *params[4];      /* path parameters captured by {name} in the pattern */
+	size_t nparams;
+	const char *content_type;   /* media type only, lower case, "" when absent */
+	const char *body;           /* NUL-terminated copy of the body (may contain NULs) */
+	size_t body_len;
+	const char *remote;         /* client address, for the audit log */
+	struct mon_principal who;
+	void *conn;                 /* the MHD connection, for mon_http_query */
+	struct mon_server *srv;
+};
+
+/* The value of query parameter key, or NULL. Borrowed. */
+const char *mon_http_query(const struct mon_http_req *r, const char *key);
+
+struct mon_http_resp {
+	int status;
+	const char *content_type; /* static string; default application/json */
+	char *body;               /* malloc'd; freed by the server */
+	size_t body_len;
+	int retry_after;          /* seconds; sent as Retry-After when > 0 */
+};
+
+/* Set resp to status with the JSON document j (consumed: deleted here). */
+void mon_http_json(struct mon_http_resp *resp, int status, cJSON *j);
+
+/* Set resp to an RFC 9457 application/problem+json error: type is a short slug appended
+ * to "https://vigil.invalid/problems/" (or NULL for about:blank), title derived from the
+ * status, detail a sentence, pointer a JSON pointer to the offending field (or NULL). */
+void mon_http_problem(struct mon_http_resp *resp, int status, const char *type,
+		      const char *pointer, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Map a negative errno to a status, in exactly one place: EINVAL 400, ENOENT 404,
+ * EEXIST 409, E2BIG 413, EAGAIN and ETIMEDOUT 503, EACCES 403, EPERM 401, anything else
+ * 500. */
+int mon_http_status_for(int err);
+
+typedef void (*mon_http_handler_fn)(struct mon_http_req *req, struct mon_http_resp *resp);
+
+struct mon_http_route {
+	const char *method;
+	const char *pattern; /* "/v1/models/{name}/predictions": {x} matches one segment */
+	enum mon_role role;  /* the least role allowed; admin may do everything */
+	mon_http_handler_fn fn;
+	const char *summary; /* for /openapi.json */
+};
+
+/* The route table (routes.c) and its length; /openapi.json is generated from it. */
+extern const struct mon_http_route mon_http_routes[];
+extern const size_t mon_http_nroutes;
+
+#endif /* MONITOR_HTTP_H */
