@@ -208,6 +208,10 @@ def _pick(node, stat):
         s = "/".join(path)
         toks = set(re.split(r"[/_.\- ]", s))
         last = path[-1] if path else ""
+        if stat == "ks_pvalue":
+            if (toks & {"ks", "kolmogorov", "smirnov"}) and ("p_value" in s or "pvalue" in s):
+                return v
+            continue
         if "pval" in s or "p_value" in s or "pvalue" in s or last == "p" or "threshold" in s \
                 or "alpha" in s or "critical" in s or last.startswith("n_") or last == "n":
             continue
@@ -237,13 +241,14 @@ def compare_vigil(path, ref):
         node = cols.get(col)
         if node is None:
             continue
-        for stat, tol in (("ks", 1e-12), ("psi", 1e-9), ("wasserstein", 1e-9)):
+        for stat, tol, floor in (("ks", 1e-12, 1.0), ("ks_pvalue", 1e-6, 1e-300),
+                                 ("psi", 1e-9, 1.0), ("wasserstein", 1e-9, 1.0)):
             v = _pick(node, stat)
             if v is None:
                 continue
             compared += 1
             r = vals[stat]
-            if abs(v - r) > tol * max(1.0, abs(r)):
+            if abs(v - r) > tol * max(floor, abs(r)):
                 bad.append("%s.%s=%.10g(ref %.10g)" % (col, stat, v, r))
     put("vigil_compared", compared)
     put("vigil_mismatch", ",".join(bad) if bad else "none")

@@ -30,8 +30,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define NONE SIZE_MAX
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 #define MAX_THREADS 8
 #define PAR_MIN_ROWS 20000
 #define PAR_MIN_CELLS 200000
@@ -137,21 +141,21 @@ struct dec {
 };
 
 
-/* 1 when p[0..8) are eight ASCII digits (fast_float's test). */
-static inline int eight_digits(const char *p, uint64_t *v)
+/* How many of the eight bytes in x (loaded little-endian: the first byte is the lowest) are
+ * ASCII digits before the first non-digit. Bytes below the first non-digit neither carry nor
+ * borrow, so that byte is the lowest one flagged (fast_float's digit test, made positional). */
+static inline unsigned digit_run(uint64_t x)
 {
-	uint64_t x;
+	uint64_t m = ((x + 0x4646464646464646ULL) | (x - 0x3030303030303030ULL)) &
+		     0x8080808080808080ULL;
 
-	memcpy(&x, p, 8);
-	*v = x;
-	return !(((x + 0x4646464646464646ULL) | (x - 0x3030303030303030ULL)) &
-		 0x8080808080808080ULL);
+	return m ? (unsigned)__builtin_ctzll(m) >> 3 : 8;
 }
 
-/* The value of eight ASCII digits loaded little-endian (fast_float's SWAR reduction). */
+/* The value of eight digit values (0..9, most significant in the lowest byte): fast_float's
+ * SWAR reduction, pairs then quads then halves. */
 static inline uint32_t eight_value(uint64_t x)
 {
-	x -= 0x3030303030303030ULL;
 	x = x * 10 + (x >> 8);
 	x = (((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
 	     (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
@@ -159,9 +163,13 @@ static inline uint32_t eight_value(uint64_t x)
 	return (uint32_t)x;
 }
 
+static const uint64_t pow10_u64[9] = {
+	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+};
+
 /* Read a run of digits into d: 19 significant digits at most; a digit after the '.' (frac)
  * lowers the exponent when kept, a digit before it raises the exponent when dropped. */
-static inline const char *digits(const char *p, const char *end, int frac, struct dec *d,
+static ALWAYS_INLINE const char *digits(const char *p, const char *end, int frac, struct dec *d,
 				 int *nd)
 {
 	if (*nd == 0) {
@@ -171,16 +179,25 @@ static inline const char *digits(const char *p, const char *end, int frac, struc
 		}
 	}
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	{
+	/* up to eight digits a step while they surely fit; after the leading zeros every digit
+	 * is significant, so nd stays exact */
+	while (*nd <= 11 && end - p >= 8) {
 		uint64_t x;
+		unsigned k;
 
-		/* after the leading zeros every digit counts, so nd stays exact */
-		while (*nd <= 11 && end - p >= 8 && eight_digits(p, &x)) {
-			d->w = d->w * 100000000 + eight_value(x);
-			*nd += 8;
-			d->q -= 8 * frac;
-			p += 8;
-		}
+		memcpy(&x, p, 8);
+		k = digit_run(x);
+		if (!k)
+			return p;
+		x -= 0x3030303030303030ULL;
+		if (k < 8)
+			x <<= 8 * (8 - k); /* drop the bytes after the run; zeros lead */
+		d->w = d->w * pow10_u64[k] + eight_value(x);
+		*nd += (int)k;
+		d->q -= (int64_t)k * frac;
+		p += k;
+		if (k < 8)
+			return p;
 	}
 #endif
 	for (; p < end && is_digit(*p); p++) {
@@ -188,7 +205,7 @@ static inline const char *digits(const char *p, const char *end, int frac, struc
 
 		if (*nd < 19) {
 			d->w = d->w * 10 + dig;
-			*nd += d->w != 0;
+			(*nd)++;
 			d->q -= frac;
 		} else {
 			d->q += !frac;
@@ -201,7 +218,7 @@ static inline const char *digits(const char *p, const char *end, int frac, struc
 /* Read the longest prefix of [p, end) that the grammar accepts (sign, digits, '.', exponent;
  * no blanks). Returns the end of that prefix, or NULL when it holds no digit. An 'e' not
  * followed by digits is left unread, as strtod leaves it. */
-static inline const char *decode(const char *p, const char *end, struct dec *d)
+static ALWAYS_INLINE const char *decode(const char *p, const char *end, struct dec *d)
 {
 	const char *s;
 	int nd = 0, any;
@@ -210,9 +227,9 @@ static inline const char *decode(const char *p, const char *end, struct dec *d)
 	d->q = 0;
 	d->neg = 0;
 	d->trunc = 0;
-	if (p < end && (*p == '-' || *p == '+')) {
+	if (p < end) { /* branch-free: signs are unpredictable in real data */
 		d->neg = *p == '-';
-		p++;
+		p += *p == '-' || *p == '+';
 	}
 	s = p;
 	p = digits(p, end, 0, d, &nd);
@@ -415,7 +432,7 @@ static inline uint64_t mul64(uint64_t a, uint64_t b, uint64_t *lo)
  * bit) and whether anything below them is non-zero are then known unless the bits below are
  * within that error of all zeros or all ones; only then is the next product needed, and if
  * that still cannot decide (exact ties, values within 2^-70 of one) we give up. */
-static int lemire(uint64_t w, int64_t q, int neg, double *out)
+static inline int lemire(uint64_t w, int64_t q, int neg, double *out)
 {
 	const uint64_t *t = pow5_128[q - P5_QMIN];
 	int lz = __builtin_clzll(w);
@@ -456,31 +473,15 @@ static int lemire(uint64_t w, int64_t q, int neg, double *out)
 	return 0;
 }
 
-/* The value of decoded text [s, e): fast paths, then strtod on a NUL-terminated copy. */
-static int convert(const struct dec *d, const char *s, const char *e, double *out)
+/* The value of decoded text [s, e) when the fast paths cannot give it: strtod on a
+ * NUL-terminated copy. */
+static int convert_slow(const struct dec *d, const char *s, const char *e, double *out)
 {
 	char local[LOCAL_NUM], *buf = local, *stop;
 	size_t len = (size_t)(e - s);
 	double v;
 	int ret = 0;
 
-	if (d->w == 0) {
-		*out = d->neg ? -0.0 : 0.0;
-		return 0;
-	}
-	if (!d->trunc) {
-#if FLT_EVAL_METHOD == 0
-		/* Clinger: w and 10^|q| are exact doubles, so one IEEE operation rounds once. */
-		if (d->w <= 1ULL << 53 && d->q >= -22 && d->q <= 22) {
-			v = (double)d->w;
-			v = d->q < 0 ? v / pow10_exact[-d->q] : v * pow10_exact[d->q];
-			*out = d->neg ? -v : v;
-			return 0;
-		}
-#endif
-		if (d->q >= P5_QMIN && d->q <= P5_QMAX && !lemire(d->w, d->q, d->neg, out))
-			return 0;
-	}
 	if (len >= sizeof(local)) {
 		buf = malloc(len + 1);
 		if (!buf)
@@ -498,6 +499,28 @@ static int convert(const struct dec *d, const char *s, const char *e, double *ou
 	if (buf != local)
 		free(buf);
 	return ret;
+}
+
+/* The value of decoded text [s, e). */
+static ALWAYS_INLINE int convert(const struct dec *d, const char *s, const char *e, double *out)
+{
+	if (d->w == 0) {
+		*out = d->neg ? -0.0 : 0.0;
+		return 0;
+	}
+#if FLT_EVAL_METHOD == 0
+	/* Clinger: w and 10^|q| are exact doubles, so one IEEE operation rounds once. */
+	if (!d->trunc && d->w <= 1ULL << 53 && d->q >= -22 && d->q <= 22) {
+		double v = (double)d->w;
+
+		v = d->q < 0 ? v / pow10_exact[-d->q] : v * pow10_exact[d->q];
+		*out = d->neg ? -v : v;
+		return 0;
+	}
+#endif
+	if (!d->trunc && d->q >= P5_QMIN && d->q <= P5_QMAX && !lemire(d->w, d->q, d->neg, out))
+		return 0;
+	return convert_slow(d, s, e, out);
 }
 
 /* Parse a whole cell [p, end): blanks, a number, blanks. */
@@ -898,30 +921,40 @@ struct ix {
 	size_t line; /* line of the next record */
 };
 
-/* Append the record at off whose successor starts at next. */
-static int push_rec(struct col_csv *c, struct ix *ix, size_t off, size_t next)
+/* Double the index arrays. */
+static int grow(struct col_csv *c, struct ix *ix)
 {
-	if (c->nrows + 2 > ix->cap) {
-		size_t ncap = ix->cap * 2, *nr;
+	size_t ncap = ix->cap * 2, *nr;
 
-		if (ncap > SIZE_MAX / sizeof(size_t))
-			return -ENOMEM;
-		nr = realloc(c->rec, ncap * sizeof(*nr));
+	if (ncap > SIZE_MAX / sizeof(size_t))
+		return -ENOMEM;
+	nr = realloc(c->rec, ncap * sizeof(*nr));
+	if (!nr)
+		return -ENOMEM;
+	c->rec = nr;
+	if (c->lines) {
+		nr = realloc(c->lines, ncap * sizeof(*nr));
 		if (!nr)
 			return -ENOMEM;
-		c->rec = nr;
-		if (c->lines) {
-			nr = realloc(c->lines, ncap * sizeof(*nr));
-			if (!nr)
-				return -ENOMEM;
-			c->lines = nr;
-		}
-		ix->cap = ncap;
+		c->lines = nr;
 	}
+	ix->cap = ncap;
+	return 0;
+}
+
+/* Append the record at off whose successor starts at next. */
+static ALWAYS_INLINE int push_rec(struct col_csv *c, struct ix *ix, size_t off, size_t next)
+{
+	size_t n = c->nrows, *rec;
+
+	if (n + 2 > ix->cap && grow(c, ix))
+		return -ENOMEM;
+	rec = c->rec;
 	if (c->lines)
-		c->lines[c->nrows] = ix->line;
-	c->rec[c->nrows++] = off;
-	c->rec[c->nrows] = next;
+		c->lines[n] = ix->line;
+	rec[n] = off;
+	rec[n + 1] = next;
+	c->nrows = n + 1;
 	return 0;
 }
 
@@ -951,70 +984,122 @@ static int blank_line(const struct col_csv *c, size_t pos, size_t line, char *er
 	return -EINVAL;
 }
 
-/* Commas in p[0..n), and whether a quote occurs; written so that compilers vectorize it. */
-static size_t count_commas(const char *p, size_t n, int *quote)
+static inline unsigned popcount64(uint64_t x)
 {
-	const unsigned char *s = (const unsigned char *)p;
-	size_t total = 0, i = 0;
-	unsigned q = 0;
-
-	while (i < n) {
-		/* byte-sized counters over blocks of 255 keep the vector lanes narrow */
-		size_t m = n - i < 255 ? n - i : 255;
-		unsigned char k = 0, qq = 0;
-
-		for (size_t j = 0; j < m; j++) {
-			k += s[i + j] == ',';
-			qq |= s[i + j] == '"';
-		}
-		total += k;
-		q |= qq;
-		i += m;
-	}
-	*quote = q != 0;
-	return total;
+#ifdef __POPCNT__
+	return (unsigned)__builtin_popcountll(x);
+#else
+	/* without -mpopcnt the builtin is a libgcc call */
+	x -= (x >> 1) & 0x5555555555555555ULL;
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+	return (unsigned)((x * 0x0101010101010101ULL) >> 56);
+#endif
 }
 
-/* Index the data records from offset *pos line by line while no quote shows up. Leaves *pos at
- * the record where quote-aware scanning must take over, or at c->size when done. */
+/* Bit i of *nl, *cm and *qt is set when p[i] is '\n', ',' or '"' (p holds 64 bytes). */
+static inline void block_masks(const char *p, uint64_t *nl, uint64_t *cm, uint64_t *qt)
+{
+#ifdef __SSE2__
+	const __m128i n = _mm_set1_epi8('\n'), k = _mm_set1_epi8(','), q = _mm_set1_epi8('"');
+	uint64_t a = 0, b = 0, c = 0;
+
+	for (int i = 0; i < 4; i++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i));
+
+		a |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, n)) << (16 * i);
+		b |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, k)) << (16 * i);
+		c |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, q)) << (16 * i);
+	}
+	*nl = a;
+	*cm = b;
+	*qt = c;
+#else
+	uint64_t a = 0, b = 0, c = 0;
+
+	for (int i = 0; i < 64; i++) {
+		a |= (uint64_t)(p[i] == '\n') << i;
+		b |= (uint64_t)(p[i] == ',') << i;
+		c |= (uint64_t)(p[i] == '"') << i;
+	}
+	*nl = a;
+	*cm = b;
+	*qt = c;
+#endif
+}
+
+/* Check and add the quote-free record [start, lend) of cells cells, followed by the
+ * next record at next. Returns 0, 1 when it is blank and only blank lines follow, or a
+ * negative errno. */
+static ALWAYS_INLINE int plain_record(struct col_csv *c, struct ix *ix, size_t start, size_t lend,
+			       size_t next, size_t cells, char *err, size_t errlen)
+{
+	size_t cend = lend;
+	int r;
+
+	if (cend > start && c->data[cend - 1] == '\r')
+		cend--;
+	if (cend == start)
+		return blank_line(c, start, ix->line, err, errlen);
+	if (cells != c->ncols) {
+		ragged(c, ix->line, cells, err, errlen);
+		return -EINVAL;
+	}
+	r = push_rec(c, ix, start, next);
+	ix->line++;
+	return r;
+}
+
+/* Index the data records from offset *pos while no quote shows up: 64 bytes a step, newline,
+ * comma and quote positions as bit masks. Leaves *pos at the record where quote-aware
+ * scanning must take over, or at c->size when done. */
 static int index_plain(struct col_csv *c, struct ix *ix, size_t *pos, char *err, size_t errlen)
 {
-	const char *d = c->data;
-	size_t size = c->size, at = *pos;
+	size_t size = c->size, start = *pos, b = *pos, commas = 0;
+	char tail[64];
 	int r = 0;
 
-	while (at < size) {
-		const char *nl = memchr(d + at, '\n', size - at);
-		size_t lend = nl ? (size_t)(nl - d) : size, cend = lend, next, cells;
-		int quote;
+	while (b < size) {
+		const char *blk = c->data + b;
+		uint64_t nl, cm, qt;
 
-		if (cend > at && d[cend - 1] == '\r')
-			cend--;
-		if (cend == at) {
-			r = blank_line(c, at, ix->line, err, errlen);
-			if (r > 0) {
-				r = 0;
-				at = size; /* only trailing blank lines left */
+		if (size - b < 64) {
+			memset(tail, 0, sizeof(tail)); /* NUL matches none of the three */
+			memcpy(tail, blk, size - b);
+			blk = tail;
+		}
+		block_masks(blk, &nl, &cm, &qt);
+		if (qt)
+			nl &= (qt & -qt) - 1; /* only the lines that end before the first quote */
+		while (nl) {
+			unsigned i = (unsigned)__builtin_ctzll(nl);
+			uint64_t upto = i == 63 ? ~0ULL : (2ULL << i) - 1;
+			size_t cells = commas + popcount64(cm & upto) + 1;
+
+			cm &= ~upto;
+			nl &= nl - 1;
+			commas = 0;
+			r = plain_record(c, ix, start, b + i, b + i + 1, cells, err, errlen);
+			if (r) {
+				*pos = size;
+				return r < 0 ? r : 0;
 			}
-			break;
+			start = b + i + 1;
 		}
-		cells = count_commas(d + at, cend - at, &quote) + 1;
-		if (quote)
-			break;
-		if (cells != c->ncols) {
-			ragged(c, ix->line, cells, err, errlen);
-			r = -EINVAL;
-			break;
+		if (qt) {
+			*pos = start;
+			return 0;
 		}
-		next = nl ? lend + 1 : size;
-		r = push_rec(c, ix, at, next);
-		if (r)
-			break;
-		ix->line++;
-		at = next;
+		commas += popcount64(cm);
+		b += 64;
 	}
-	*pos = at;
-	return r;
+	if (start < size) { /* a last record without a final newline */
+		r = plain_record(c, ix, start, size, size, commas + 1, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	*pos = size;
+	return 0;
 }
 
 /* Index the data records from offset pos to the end with quotes honoured. */
@@ -1235,7 +1320,7 @@ struct job {
 
 /* Parse the cell at *pp (a record ending at end) into *v; move *pp past the cell and its
  * comma. Returns 0, or -1 when the cell is neither a number nor missing. */
-static inline int parse_cell(const char **pp, const char *end, double *v)
+static ALWAYS_INLINE int parse_cell(const char **pp, const char *end, double *v)
 {
 	const char *p = *pp, *e, *cs, *ce;
 	struct dec d;

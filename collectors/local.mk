@@ -2,6 +2,9 @@
 noinst_LIBRARIES += %D%/libcollectors.a
 %C%_libcollectors_a_SOURCES = \
 	%D%/csv.c %D%/csv.h \
-	%D%/table.c %D%/table.h
+	%D%/table.c %D%/table.h \
+	%D%/record.c %D%/record.h \
+	%D%/batch.c %D%/batch.h
 %C%_libcollectors_a_CFLAGS = $(AM_CFLAGS) -O3 -pthread
+%C%_libcollectors_a_CPPFLAGS = $(AM_CPPFLAGS) $(CJSON_CFLAGS)
 COLLECTORS_LIBS = collectors/libcollectors.a -lpthread

@@ -294,10 +294,75 @@ static const char drift_usage[] =
 
 struct drift_col {
 	struct mon_drift_feature f;
+	size_t rj, cj; /* column in the reference / current file */
 	double *rn, *cn;
 	uint32_t *rc, *cc;
 	struct col_dict *dict;
 };
+
+/* A quick look at the first rows: 0 when a non-missing cell is not a number. */
+static int looks_numeric(const struct col_csv *c, size_t col)
+{
+	size_t n = col_csv_nrows(c);
+
+	for (size_t r = 0; r < n && r < 200; r++) {
+		size_t len;
+		const char *s = col_csv_cell(c, r, col, &len);
+		double v;
+
+		if (!col_csv_is_missing(s, len) && col_csv_parse_double(s, len, &v) < 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* Parse every still-numeric feature's column of c (the current file when cur) into
+ * cols[].rn or .cn; a column holding a non-number becomes categorical. */
+static int parse_numeric(const struct col_csv *c, struct drift_col *cols, size_t nfeat, int cur)
+{
+	size_t n = col_csv_nrows(c);
+	size_t *idx = mon_xmalloc((nfeat ? nfeat : 1) * sizeof(size_t));
+	size_t *feat = mon_xmalloc((nfeat ? nfeat : 1) * sizeof(size_t));
+	double **out = mon_xmalloc((nfeat ? nfeat : 1) * sizeof(double *));
+	int rc;
+
+	for (;;) {
+		size_t k = 0, bad_row, bad_col;
+
+		for (size_t j = 0; j < nfeat; j++) {
+			if (cols[j].f.categorical)
+				continue;
+			double **dst = cur ? &cols[j].cn : &cols[j].rn;
+			if (!*dst)
+				*dst = mon_xmalloc((n ? n : 1) * sizeof(double));
+			idx[k] = cur ? cols[j].cj : cols[j].rj;
+			feat[k] = j;
+			out[k++] = *dst;
+		}
+		if (k == 0) {
+			rc = 0;
+			break;
+		}
+		rc = col_csv_columns_double(c, idx, k, out, &bad_row, &bad_col);
+		if (rc != -EINVAL)
+			break;
+		int changed = 0;
+		for (size_t i = 0; i < k; i++) {
+			if (idx[i] == bad_col) {
+				cols[feat[i]].f.categorical = 1;
+				changed = 1;
+			}
+		}
+		if (!changed)
+			break;
+	}
+	if (rc < 0)
+		fail("%s: could not read numeric columns: %s", col_csv_path(c), strerror(-rc));
+	free(idx);
+	free(feat);
+	free(out);
+	return rc;
+}
 
 int mon_cli_drift(int argc, char **argv)
 {
@@ -410,22 +475,27 @@ int mon_cli_drift(int argc, char **argv)
 		}
 		struct drift_col *d = &cols[nfeat++];
 		d->f.name = name;
-		size_t bad;
-		int cat = in_list(categorical, name);
-		if (!cat && col_table_numeric(rcsv, (size_t)rj, &d->rn, &bad) < 0)
-			cat = 1;
-		if (!cat && col_table_numeric(ccsv, (size_t)cj, &d->cn, &bad) < 0) {
+		d->rj = (size_t)rj;
+		d->cj = (size_t)cj;
+		d->f.categorical = in_list(categorical, name) || !looks_numeric(rcsv, d->rj) ||
+				   !looks_numeric(ccsv, d->cj);
+	}
+	/* numeric columns of both files in one pass each; a column with a non-number further
+	 * down turns categorical and the pass is repeated without it */
+	if (parse_numeric(rcsv, cols, nfeat, 0) < 0 || parse_numeric(ccsv, cols, nfeat, 1) < 0)
+		goto out;
+	for (size_t j = 0; j < nfeat; j++) {
+		struct drift_col *d = &cols[j];
+
+		if (d->f.categorical) {
 			free(d->rn);
-			d->rn = NULL;
-			cat = 1;
-		}
-		if (cat) {
+			free(d->cn);
+			d->rn = d->cn = NULL;
 			d->dict = col_dict_new();
-			if (col_table_categorical(rcsv, (size_t)rj, d->dict, &d->rc) < 0 ||
-			    col_table_categorical(ccsv, (size_t)cj, d->dict, &d->cc) < 0)
+			if (col_table_categorical(rcsv, d->rj, d->dict, &d->rc) < 0 ||
+			    col_table_categorical(ccsv, d->cj, d->dict, &d->cc) < 0)
 				goto out;
 		}
-		d->f.categorical = cat;
 		d->f.ref_num = d->rn;
 		d->f.cur_num = d->cn;
 		d->f.ref_cat = d->rc;
@@ -446,9 +516,10 @@ int mon_cli_drift(int argc, char **argv)
 	feat = mon_xcalloc(nfeat, sizeof(*feat));
 	for (size_t j = 0; j < nfeat; j++)
 		feat[j] = cols[j].f;
-	if (mon_drift_report(feat, nfeat, col_csv_nrows(rcsv), col_csv_nrows(ccsv), &o, &report) <
-	    0) {
-		fail("could not compute the drift report: out of memory");
+	int rc = mon_drift_report(feat, nfeat, col_csv_nrows(rcsv), col_csv_nrows(ccsv), &o,
+				  &report);
+	if (rc < 0) {
+		fail("could not compute the drift report: %s", strerror(-rc));
 		status = 1;
 		goto out;
 	}
@@ -717,8 +788,8 @@ int mon_cli_perf(int argc, char **argv)
 		fail("%s: no row has a label", a.input);
 		goto out;
 	}
-	if (mon_perf_report(s.score, s.label, s.n, s.attrs, a.nby, &a.o, &report) < 0) {
-		fail("could not compute the performance report");
+	if ((rc = mon_perf_report(s.score, s.label, s.n, s.attrs, a.nby, &a.o, &report)) < 0) {
+		fail("could not compute the performance report: %s", strerror(-rc));
 		status = 1;
 		goto out;
 	}
@@ -774,14 +845,14 @@ int mon_cli_estimate(int argc, char **argv)
 	y = mon_xmalloc(ref.n * sizeof(double));
 	for (size_t i = 0; i < ref.n; i++)
 		y[i] = ref.label[i];
-	if (stats_isotonic_fit(ref.score, y, ref.n, &cal) < 0) {
-		fail("%s: could not fit the calibration", a.reference);
+	if ((rc = stats_isotonic_fit(ref.score, y, ref.n, &cal)) < 0) {
+		fail("%s: could not fit the calibration: %s", a.reference, strerror(-rc));
 		status = 1;
 		goto out;
 	}
-	if (mon_estimate_report(cal, cur.score, cur.label, cur.n, cur.attrs, a.nby, &a.o, &report) <
-	    0) {
-		fail("could not compute the estimate");
+	rc = mon_estimate_report(cal, cur.score, cur.label, cur.n, cur.attrs, a.nby, &a.o, &report);
+	if (rc < 0) {
+		fail("could not compute the estimate: %s", strerror(-rc));
 		status = 1;
 		goto out;
 	}

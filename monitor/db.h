@@ -38,7 +38,9 @@ void mon_db_release(struct mon_db *db, PGconn *c, int failed);
  * (shutdown, cannot connect now), 53 (insufficient resources), or a bad connection. */
 int mon_db_unavailable(PGconn *c, const PGresult *res);
 
-/* Counters for /metrics. */
+/* Counters for /metrics: failed connection attempts plus connections given back failed. */
 unsigned long mon_db_errors(const struct mon_db *db);
+/* 1 when the last connection attempt succeeded, 0 after a failure or before the first. */
+int mon_db_up(const struct mon_db *db);
 
 #endif /* MONITOR_DB_H */

@@ -67,6 +67,7 @@ static int numeric_feature(const struct mon_drift_feature *f, size_t n_ref, size
 	int rc = 0;
 
 	cJSON_AddStringToObject(o, "type", "numeric");
+	cJSON_AddArrayToObject(o, "unseen_categories"); /* always empty: keeps one shape */
 	cJSON_AddNumberToObject(o, "n_reference", (double)nr);
 	cJSON_AddNumberToObject(o, "n_current", (double)nc);
 	cJSON_AddNumberToObject(o, "missing_reference", (double)(n_ref - nr));

@@ -83,4 +83,29 @@ struct mon_http_route {
 extern const struct mon_http_route mon_http_routes[];
 extern const size_t mon_http_nroutes;
 
+/* Parse the request body as JSON for a handler: checks the media type (application/json,
+ * or any +json type; else 415), the nesting depth (max_json_depth) and the syntax. Returns 0
+ * and a new document in *out (cJSON_Delete it); otherwise fills resp with a problem (400
+ * with the byte offset of a syntax error, 413, 415) and returns -EINVAL. */
+int mon_http_body_json(struct mon_http_req *req, struct mon_http_resp *resp,
+		       cJSON **out) MON_MUSTCHECK;
+
+/* --- the server itself (monitor/server.c drives these) ---------------------------------
+ *
+ * Create with mon_http_start; shut down with mon_http_quiesce (stop accepting), then
+ * mon_http_drain (wait for in-flight requests), then mon_http_stop (closes the rest and
+ * frees). */
+struct mon_http; /* opaque */
+
+/* Start listening on the configured address with the configured limits. Returns 0 and the
+ * server in *out; -EADDRINUSE, -EINVAL (bad listen address) or -EIO (logged). */
+int mon_http_start(struct mon_server *srv, struct mon_http **out) MON_MUSTCHECK;
+/* The bound port (useful with listen port 0). */
+unsigned mon_http_port(const struct mon_http *h);
+/* Stop accepting new connections; requests already received go on. */
+void mon_http_quiesce(struct mon_http *h);
+/* Wait until no request is in progress, up to timeout_s. Returns 0, or -ETIMEDOUT. */
+int mon_http_drain(struct mon_http *h, unsigned timeout_s) MON_MUSTCHECK;
+void mon_http_stop(struct mon_http *h); /* NULL is a no-op */
+
 #endif /* MONITOR_HTTP_H */

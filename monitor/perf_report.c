@@ -261,19 +261,20 @@ typedef int (*group_fn)(void *ctx, const struct mon_perf_attr *a, const struct m
 static int for_each_grouping(const struct mon_perf_attr *by, size_t nby, size_t n, int pairs,
 			     group_fn fn, void *ctx, cJSON *groups)
 {
-	for (size_t i = 0; i < nby; i++) {
-		for (size_t j = i; j < nby; j++) {
-			const struct mon_perf_attr *b = j == i ? NULL : &by[j];
-			struct grouping g;
-			int rc;
+	/* every attribute alone first, then the pairs in order */
+	for (int pass = 0; pass < (pairs ? 2 : 1); pass++) {
+		for (size_t i = 0; i < nby; i++) {
+			for (size_t j = pass ? i + 1 : i; j < (pass ? nby : i + 1); j++) {
+				const struct mon_perf_attr *b = pass ? &by[j] : NULL;
+				struct grouping g;
+				int rc;
 
-			if (b && !pairs)
-				break;
-			make_grouping(&by[i], b, n, &g);
-			rc = fn(ctx, &by[i], b, &g, groups);
-			grouping_free(&g);
-			if (rc < 0)
-				return rc;
+				make_grouping(&by[i], b, n, &g);
+				rc = fn(ctx, &by[i], b, &g, groups);
+				grouping_free(&g);
+				if (rc < 0)
+					return rc;
+			}
 		}
 	}
 	return 0;

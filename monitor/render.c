@@ -187,6 +187,14 @@ static void perf_row(FILE *f, const char *name, const cJSON *g, int est)
 	}
 }
 
+static const char *conf_pct(const cJSON *r, char *buf, size_t cap)
+{
+	const cJSON *v = get(r, "parameters.confidence");
+
+	snprintf(buf, cap, "%g", cJSON_IsNumber(v) ? 100 * v->valuedouble : 95.0);
+	return buf;
+}
+
 void mon_render_perf(FILE *f, const cJSON *r)
 {
 	int est = cJSON_IsString(get(r, "method"));
@@ -199,7 +207,7 @@ void mon_render_perf(FILE *f, const cJSON *r)
 			"threshold %s, %s%% intervals\n",
 			num(r, "reference_rows", 0, b[0], 32),
 			num(r, "parameters.threshold", -1, b[1], 32),
-			num(r, "parameters.confidence", 0, b[2], 32));
+			conf_pct(r, b[2], 32));
 	else
 		fprintf(f, "performance at threshold %s, 95%% intervals (Wilson; DeLong for AUROC)\n",
 			num(r, "parameters.threshold", -1, b[1], 32));

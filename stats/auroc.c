@@ -10,17 +10,22 @@
  *	S10 = sum_i (V10_i - auc)^2 / (m - 1),  S01 = sum_j (V01_j - auc)^2 / (n - 1),
  *	var = S10 / m + S01 / n,  interval = auc -/+ z sqrt(var) clipped to [0, 1].
  *
- * After one ascending sort, the observations with equal scores form tie blocks. For a
- * positive in a block, V10 = (negatives strictly below + negatives in the block / 2) / n;
- * for a negative, V01 = (positives strictly above + positives in the block / 2) / m. One
- * sweep over the sorted order with running per-group counts gives every placement value
- * in O(N) for all groups at once. The values are kept in units of 1/2n (1/2m), where they
- * are integers, so the AUROC itself is an exact integer ratio; the variance is summed in a
- * second, sequential pass around that exact mean (no sum-of-squares cancellation).
+ * After an ascending sort, observations with equal scores form tie blocks. For a positive
+ * in a block, V10 = (negatives strictly below + negatives in the block / 2) / n; for a
+ * negative, V01 = (positives strictly above + positives in the block / 2) / m. One sweep
+ * over the sorted order with running per-group counts gives every placement value, for all
+ * groups at once. In units of 1/2n (1/2m) the placement values are integers a_i, so the
+ * sweep keeps exact integer sums S1 = sum a_i and S2 = sum a_i^2 (128 bits), and the sum
+ * of squared deviations S2 - S1^2 / m is formed exactly at the end: no cancellation, no
+ * second pass, and the AUROC is an exact integer ratio.
  *
- * The sort is a local LSD radix sort of (order-preserving key, group << 1 | label) pairs
- * rather than stats_argsort: it carries label and group along with the key, so the sweep
- * reads memory sequentially instead of gathering three arrays through a permutation.
+ * The sort: one most-significant-digit pass scatters (order-preserving key, group << 1 |
+ * label) pairs into 2^16 buckets by the 16 highest bits in which the keys differ; each
+ * bucket, small enough to stay in cache, is then finished by an LSD radix sort and swept
+ * at once, while it is still in cache. Equal keys share a bucket, so no tie block spans
+ * two. This is the layout of stats/sort.c, but carrying label and group with the key makes
+ * the sweep read memory sequentially, where stats_argsort would leave a permutation to
+ * gather three arrays through.
  */
 #include "stats/auroc.h"
 #include "stats/interval.h"
@@ -29,17 +34,63 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RADIX_BITS 11
-#define RADIX_SIZE (1u << RADIX_BITS)
-#define RADIX_PASSES 6 /* ceil(64 / 11) */
+#define TOP_BITS_MIN 4
+#define TOP_BITS_MAX 16
+#define BATCH_GROUPS (1u << 15) /* group << 1 | label fits in 16 bits */
+#define SMALL_N 48		/* insertion sort below this bucket size */
+#define WIDE_N 8192		/* 11-bit LSD digits from this bucket size, 8-bit below */
+#define CNT_SIZE (6 * (1u << 11)) /* 11-bit digits over <= 60 bits; 8-bit: 8 x 256 */
+#define MAX_N (UINT32_C(1) << 31) /* a_i <= 2n must square within 64 bits */
+
+/* 128-bit unsigned arithmetic in portable C, for the exact sums of squares. */
+struct u128 {
+	uint64_t hi, lo;
+};
+
+static void add128(struct u128 *x, uint64_t v)
+{
+	x->lo += v;
+	x->hi += x->lo < v;
+}
+
+static void sub128(struct u128 *x, struct u128 y)
+{
+	x->hi -= y.hi + (x->lo < y.lo);
+	x->lo -= y.lo;
+}
+
+static struct u128 mul64(uint64_t a, uint64_t b)
+{
+	uint64_t al = a & 0xffffffffu, ah = a >> 32, bl = b & 0xffffffffu, bh = b >> 32;
+	uint64_t ll = al * bl, lh = al * bh, hl = ah * bl;
+	uint64_t mid = (ll >> 32) + (lh & 0xffffffffu) + (hl & 0xffffffffu);
+	struct u128 r;
+
+	r.lo = (mid << 32) | (ll & 0xffffffffu);
+	r.hi = ah * bh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+	return r;
+}
+
+/* sum (a_i - S1/c)^2 for c values with exact sums s1, s2. With s1 = q c + r (0 <= r < c),
+ * s1^2 / c = q (q c) + 2 q r + r^2 / c, where q c <= s1 and q r < s1 fit in 64 bits; the
+ * integer part of s2 - s1^2 / c is exact, only the last step rounds. */
+static double sq_dev(uint64_t c, uint64_t s1, struct u128 s2)
+{
+	uint64_t q = s1 / c, r = s1 % c;
+
+	sub128(&s2, mul64(q, q * c));
+	sub128(&s2, mul64(q, r));
+	sub128(&s2, mul64(q, r));
+	return ((double)s2.hi * 0x1p64 + (double)s2.lo) - (double)(r * r) / (double)c;
+}
 
 struct group_acc {
-	size_t npos, nneg;	/* class sizes */
-	size_t below_pos;	/* positives with a score below the current tie block */
-	size_t below_neg;	/* negatives with a score below the current tie block */
-	size_t blk_pos, blk_neg; /* positives, negatives in the current tie block */
-	uint64_t s1;		/* sum over positives of 2n V10 (an integer) */
-	double sx, sy;		/* sums of squared deviations of V10, V01 from the auc */
+	size_t n[2];	   /* class sizes: [0] negatives, [1] positives */
+	size_t below[2];   /* members of each class with a score below the current tie block */
+	size_t blk[2];	   /* members of each class in the current tie block */
+	uint64_t s1[2];	   /* sums of the placement numerators: [1] of 2n V10 over positives,
+			    * [0] of 2m V01 over negatives */
+	struct u128 s2[2]; /* sums of their squares */
 };
 
 /* Map a double to a uint64_t whose unsigned order is the numeric order: flip all bits of
@@ -55,127 +106,142 @@ static uint64_t order_key(double x)
 	return (u >> 63) ? ~u : u | (UINT64_C(1) << 63);
 }
 
-/* LSD radix sort of key[0..n) ascending, moving tag[] along; tmpk/tmpt are scratch of the
- * same sizes. hist is RADIX_PASSES * RADIX_SIZE zeroed counters. A pass whose digit is the
- * same for every key is skipped (e.g. the sign and high exponent bits of scores in
- * [0, 1]). On return *keyp and *tagp point at whichever buffer holds the sorted data. */
-static void radix_sort(uint64_t **keyp, uint32_t **tagp, uint64_t *tmpk, uint32_t *tmpt,
-		       size_t n, size_t *hist)
+static void insertion_sort(uint64_t *w, size_t n)
 {
-	uint64_t *key = *keyp;
-	uint32_t *tag = *tagp;
-	size_t i;
-	unsigned p;
+	size_t i, j;
 
-	for (i = 0; i < n; i++) {
-		uint64_t k = key[i];
+	for (i = 1; i < n; i++) {
+		uint64_t v = w[i];
 
-		for (p = 0; p < RADIX_PASSES; p++)
-			hist[p * RADIX_SIZE + ((k >> (p * RADIX_BITS)) & (RADIX_SIZE - 1))]++;
+		for (j = i; j > 0 && w[j - 1] > v; j--)
+			w[j] = w[j - 1];
+		w[j] = v;
 	}
-	for (p = 0; p < RADIX_PASSES; p++) {
-		size_t *h = hist + p * RADIX_SIZE, sum = 0, c;
-		unsigned shift = p * RADIX_BITS, d;
-		uint64_t *tk;
-		uint32_t *tt;
-
-		if (h[(key[0] >> shift) & (RADIX_SIZE - 1)] == n)
-			continue;
-		for (d = 0; d < RADIX_SIZE; d++) {
-			c = h[d];
-			h[d] = sum;
-			sum += c;
-		}
-		for (i = 0; i < n; i++) {
-			size_t dst = h[(key[i] >> shift) & (RADIX_SIZE - 1)]++;
-
-			tmpk[dst] = key[i];
-			tmpt[dst] = tag[i];
-		}
-		tk = key;
-		key = tmpk;
-		tmpk = tk;
-		tt = tag;
-		tag = tmpt;
-		tmpt = tt;
-	}
-	*keyp = key;
-	*tagp = tag;
 }
 
-/* The sweep over sorted (key, tag): store in val[i] the placement value of observation i
- * in units of 1/2n (positive) or 1/2m (negative), add up s1, and keep the block counts.
- * Singleton blocks, the common case for continuous scores, take the short path. */
-static void placements(const uint64_t *key, const uint32_t *tag, size_t n,
-		       struct group_acc *acc, uint64_t *val)
+static unsigned top_bit(uint64_t v)
 {
+	unsigned b = 0;
+
+	while (v >>= 1)
+		b++;
+	return b;
+}
+
+/* Sort the n words *wp by their key bits (bit lo and up; below lo is the tag), LSD with
+ * digits of at most 8 or (for large n) 11 bits over just the range of bits in which the
+ * keys differ, ping-ponging with the scratch ws; a pass in which every word has the same
+ * digit is skipped. *wp ends up at the sorted copy. cnt is CNT_SIZE counters of scratch. */
+static void sort_low(uint64_t **wp, uint64_t *ws, size_t n, unsigned lo, size_t *cnt)
+{
+	uint64_t *w = *wp, *wt, diff = 0;
+	unsigned dmax = n >= WIDE_N ? 11 : 8, first, bits, npass, dbits, p;
+	size_t dsize, dmask, i;
+
+	if (n < SMALL_N) {
+		insertion_sort(w, n);
+		return;
+	}
+	for (i = 1; i < n; i++)
+		diff |= w[i] ^ w[0];
+	diff >>= lo;
+	if (!diff)
+		return; /* one tie block */
+	first = top_bit(diff & -diff);
+	bits = top_bit(diff) + 1 - first;
+	npass = (bits + dmax - 1) / dmax;
+	dbits = (bits + npass - 1) / npass; /* balanced: 44 bits are 4 x 11, 45 are 5 x 9 */
+	dsize = (size_t)1 << dbits;
+	dmask = dsize - 1;
+	lo += first;
+	memset(cnt, 0, npass * dsize * sizeof(*cnt));
+	for (i = 0; i < n; i++)
+		for (p = 0; p < npass; p++)
+			cnt[p * dsize + ((w[i] >> (lo + p * dbits)) & dmask)]++;
+	for (p = 0; p < npass; p++) {
+		size_t *off = cnt + p * dsize, sum = 0, c, d;
+		unsigned shift = lo + p * dbits;
+
+		if (off[(w[0] >> shift) & dmask] == n)
+			continue;
+		for (d = 0; d < dsize; d++) {
+			c = off[d];
+			off[d] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			ws[off[(w[i] >> shift) & dmask]++] = w[i];
+		wt = w, w = ws, ws = wt;
+	}
+	*wp = w;
+}
+
+/* Add one placement numerator of class `pos` to a. For a positive it is
+ * 2 (negatives below) + (negatives tied), for a negative 2 (positives above) + (positives
+ * tied) = 2 (m - positives below) - (positives tied). Selecting rather than branching
+ * on the label keeps the sweep free of mispredictions on shuffled labels. */
+static void place(struct group_acc *a, unsigned pos)
+{
+	uint64_t vp = 2 * (uint64_t)a->below[0] + a->blk[0];
+	uint64_t vn = 2 * (uint64_t)(a->n[1] - a->below[1]) - a->blk[1];
+	uint64_t v = pos ? vp : vn;
+
+	a->s1[pos] += v;
+	add128(&a->s2[pos], v * v);
+}
+
+/* Sweep n sorted words (key bits above bit tb, tag = group << 1 | label below),
+ * continuing the running counts in acc. Singleton tie blocks, the common case for
+ * continuous scores, take the short path. */
+static void sweep(const uint64_t *w, size_t n, unsigned tb, struct group_acc *acc)
+{
+	uint64_t tmask = ((uint64_t)1 << tb) - 1;
 	size_t i = 0, j, t;
 
 	while (i < n) {
-		for (j = i + 1; j < n && key[j] == key[i]; j++)
+		for (j = i + 1; j < n && (w[j] >> tb) == (w[i] >> tb); j++)
 			;
 		if (j == i + 1) {
-			struct group_acc *a = &acc[tag[i] >> 1];
+			struct group_acc *a = &acc[(w[i] & tmask) >> 1];
+			unsigned pos = w[i] & 1;
 
-			if (tag[i] & 1) {
-				uint64_t v = 2 * (uint64_t)a->below_neg;
-
-				a->s1 += v;
-				val[i] = v;
-				a->below_pos++;
-			} else {
-				val[i] = 2 * (uint64_t)(a->npos - a->below_pos);
-				a->below_neg++;
-			}
+			place(a, pos);
+			a->below[pos]++;
 			i = j;
 			continue;
 		}
+		for (t = i; t < j; t++)
+			acc[(w[t] & tmask) >> 1].blk[w[t] & 1]++;
+		for (t = i; t < j; t++)
+			place(&acc[(w[t] & tmask) >> 1], w[t] & 1);
 		for (t = i; t < j; t++) {
-			struct group_acc *a = &acc[tag[t] >> 1];
+			struct group_acc *a = &acc[(w[t] & tmask) >> 1];
 
-			if (tag[t] & 1)
-				a->blk_pos++;
-			else
-				a->blk_neg++;
-		}
-		for (t = i; t < j; t++) {
-			struct group_acc *a = &acc[tag[t] >> 1];
-
-			if (tag[t] & 1) {
-				uint64_t v = 2 * (uint64_t)a->below_neg + a->blk_neg;
-
-				a->s1 += v;
-				val[t] = v;
-			} else {
-				val[t] = 2 * (uint64_t)(a->npos - a->below_pos) - a->blk_pos;
-			}
-		}
-		for (t = i; t < j; t++) {
-			struct group_acc *a = &acc[tag[t] >> 1];
-
-			a->below_pos += a->blk_pos;
-			a->below_neg += a->blk_neg;
-			a->blk_pos = 0;
-			a->blk_neg = 0;
+			a->below[0] += a->blk[0];
+			a->below[1] += a->blk[1];
+			a->blk[0] = 0;
+			a->blk[1] = 0;
 		}
 		i = j;
 	}
 }
 
-/* Finish group a: auc from the exact s1, variance from sx, sy; -EDOM when a class has
- * fewer than two members (DeLong's sample variances divide by m - 1 and n - 1; pROC
- * returns NA there). */
+/* Finish group a; -EDOM when a class has fewer than two members (DeLong's sample
+ * variances divide by m - 1 and n - 1; pROC returns NA there). */
 static int finish(const struct group_acc *a, double z, struct stats_auroc *out)
 {
-	double m = (double)a->npos, n = (double)a->nneg, se;
+	double m = (double)a->n[1], n = (double)a->n[0], sx, sy, se;
 
 	memset(out, 0, sizeof(*out));
-	out->n_pos = a->npos;
-	out->n_neg = a->nneg;
-	if (a->npos < 2 || a->nneg < 2)
+	out->n_pos = a->n[1];
+	out->n_neg = a->n[0];
+	if (a->n[1] < 2 || a->n[0] < 2)
 		return -EDOM;
-	out->auc = (double)a->s1 / (2.0 * m * n);
-	out->var = a->sx / (m - 1.0) / m + a->sy / (n - 1.0) / n;
+	out->auc = (double)a->s1[1] / (2.0 * m * n);
+	/* back from units of 1/2n and 1/2m */
+	sx = sq_dev(a->n[1], a->s1[1], a->s2[1]) / (4.0 * n * n);
+	sy = sq_dev(a->n[0], a->s1[0], a->s2[0]) / (4.0 * m * m);
+	out->var = sx / (m - 1.0) / m + sy / (n - 1.0) / n;
 	se = sqrt(out->var);
 	out->low = out->auc - z * se;
 	out->high = out->auc + z * se;
@@ -186,84 +252,122 @@ static int finish(const struct group_acc *a, double z, struct stats_auroc *out)
 	return 0;
 }
 
-/* The common body: group == NULL puts everyone in group 0 (ngroups must then be 1). */
+/* Sort and sweep the observations of groups [g0, g0 + gcount), gcount <= BATCH_GROUPS,
+ * whose keys differ at most in bits [0, hb] (hb < 0: all keys equal). Each becomes one
+ * 64-bit word: the key bits below the bucket digit, then tb tag bits. The digit width
+ * `top` aims at buckets of some 4096 words (with scratch, cache-sized) and is at least
+ * tb, so that the word holds the remaining key bits (hb + 1 - top <= 64 - tb). words and
+ * off (2^TOP_BITS_MAX + 1) are scratch. */
+static int sort_sweep(const double *score, const uint8_t *label, const uint32_t *group,
+		      size_t n, uint32_t g0, uint32_t gcount, int hb, struct group_acc *acc,
+		      uint64_t *words, size_t *off, size_t *cnt)
+{
+	unsigned tb = 1 + top_bit(2 * (uint64_t)gcount - 1), top = TOP_BITS_MIN, shift = 0;
+	uint64_t lowmask, *scratch = NULL;
+	size_t nsel = 0, nb, i, b, start, maxb = 0;
+	uint32_t g;
+
+	for (g = 0; g < gcount; g++)
+		nsel += acc[g].n[0] + acc[g].n[1];
+	while (top < TOP_BITS_MAX && ((size_t)1 << (top + 12)) < nsel)
+		top++;
+	if (top < tb)
+		top = tb;
+	if (hb >= 0 && (unsigned)hb + 1 > top)
+		shift = (unsigned)hb + 1 - top;
+	lowmask = ((uint64_t)1 << shift) - 1;
+	nb = (size_t)1 << top;
+	memset(off, 0, (nb + 1) * sizeof(*off));
+	for (i = 0; i < n; i++) {
+		if (group && group[i] - g0 >= gcount)
+			continue;
+		off[((order_key(score[i]) >> shift) & (nb - 1)) + 1]++;
+	}
+	for (b = 0; b < nb; b++) {
+		maxb = off[b + 1] > maxb ? off[b + 1] : maxb;
+		off[b + 1] += off[b];
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t k, tag;
+
+		if (group && group[i] - g0 >= gcount)
+			continue;
+		k = order_key(score[i]);
+		tag = (uint64_t)(group ? group[i] - g0 : 0) << 1 | label[i];
+		words[off[(k >> shift) & (nb - 1)]++] = (k & lowmask) << tb | tag;
+	}
+	/* off[b] is now the end of bucket b */
+	if (shift > 0) {
+		scratch = malloc((maxb ? maxb : 1) * sizeof(*scratch));
+		if (!scratch)
+			return -ENOMEM;
+	}
+	for (b = 0, start = 0; b < nb; b++) {
+		uint64_t *w = words + start;
+		size_t len = off[b] - start;
+
+		if (len > 1 && shift > 0)
+			sort_low(&w, scratch, len, tb, cnt);
+		sweep(w, len, tb, acc);
+		start = off[b];
+	}
+	free(scratch);
+	return 0;
+}
+
+/* The common body: group == NULL puts everyone in group 0 (ngroups must then be 1).
+ * Groups are taken BATCH_GROUPS at a time, each batch a pass over the data. */
 static int auroc_groups(const double *score, const uint8_t *label, const uint32_t *group,
 			size_t n, size_t ngroups, double conf, struct stats_auroc *out,
 			int *status)
 {
+	uint64_t *words = NULL, kmin = UINT64_MAX, kmax = 0;
+	size_t *off = NULL, *cnt = NULL, i, g;
 	struct group_acc *acc = NULL;
-	uint64_t *key = NULL, *tmpk = NULL, *sk, *val;
-	uint32_t *tag = NULL, *tmpt = NULL, *st;
-	size_t *hist = NULL, i, g;
-	double z, *theta2 = NULL;
-	int ret = 0;
+	int ret = 0, hb = -1;
+	double z;
 
-	if (!score || !label || !out || !status || ngroups == 0 || ngroups > (UINT32_MAX >> 1) ||
-	    !(conf > 0.0 && conf < 1.0))
+	if (!score || !label || !out || !status || ngroups == 0 || ngroups >= MAX_N ||
+	    n >= MAX_N || !(conf > 0.0 && conf < 1.0))
 		return -EINVAL;
 	acc = calloc(ngroups, sizeof(*acc));
-	theta2 = malloc(ngroups * sizeof(*theta2));
-	key = malloc((n ? n : 1) * sizeof(*key));
-	tmpk = malloc((n ? n : 1) * sizeof(*tmpk));
-	tag = malloc((n ? n : 1) * sizeof(*tag));
-	tmpt = malloc((n ? n : 1) * sizeof(*tmpt));
-	hist = calloc((size_t)RADIX_PASSES * RADIX_SIZE, sizeof(*hist));
-	if (!acc || !theta2 || !key || !tmpk || !tag || !tmpt || !hist) {
+	off = malloc(((size_t)1 << TOP_BITS_MAX) * sizeof(*off) + sizeof(*off));
+	cnt = malloc(CNT_SIZE * sizeof(*cnt));
+	words = malloc((n ? n : 1) * sizeof(*words));
+	if (!acc || !off || !cnt || !words) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		uint32_t gi = group ? group[i] : 0;
+		uint64_t k;
 
 		if (isnan(score[i]) || label[i] > 1 || gi >= ngroups) {
 			ret = -EINVAL;
 			goto out;
 		}
-		key[i] = order_key(score[i]);
-		tag[i] = gi << 1 | label[i];
-		if (label[i])
-			acc[gi].npos++;
-		else
-			acc[gi].nneg++;
+		k = order_key(score[i]);
+		kmin = k < kmin ? k : kmin;
+		kmax = k > kmax ? k : kmax;
+		acc[gi].n[label[i]]++;
 	}
-	sk = key;
-	st = tag;
-	if (n > 1)
-		radix_sort(&sk, &st, tmpk, tmpt, n, hist);
-	/* the scratch key buffer is free again: it holds the placement values */
-	val = sk == key ? tmpk : key;
-	placements(sk, st, n, acc, val);
-	/* theta2[g] = 2 auc; V10 - auc = (v / n - theta2) / 2, V01 - auc = (v / m - theta2) / 2 */
-	for (g = 0; g < ngroups; g++) {
-		struct group_acc *a = &acc[g];
+	if (n > 0 && kmin != kmax)
+		hb = (int)top_bit(kmin ^ kmax);
+	for (g = 0; g < ngroups; g += BATCH_GROUPS) {
+		size_t gcount = ngroups - g < BATCH_GROUPS ? ngroups - g : BATCH_GROUPS;
 
-		theta2[g] = a->npos && a->nneg ? (double)a->s1 / ((double)a->npos * a->nneg) : 0.0;
-	}
-	for (i = 0; i < n; i++) {
-		struct group_acc *a = &acc[st[i] >> 1];
-		double d;
-
-		if (st[i] & 1) {
-			d = (double)val[i] / (double)a->nneg - theta2[st[i] >> 1];
-			a->sx += d * d;
-		} else {
-			d = (double)val[i] / (double)a->npos - theta2[st[i] >> 1];
-			a->sy += d * d;
-		}
+		ret = sort_sweep(score, label, group, n, (uint32_t)g, (uint32_t)gcount, hb, acc + g,
+				 words, off, cnt);
+		if (ret)
+			goto out;
 	}
 	z = stats_z_for_conf(conf);
-	for (g = 0; g < ngroups; g++) {
-		acc[g].sx *= 0.25;
-		acc[g].sy *= 0.25;
+	for (g = 0; g < ngroups; g++)
 		status[g] = finish(&acc[g], z, &out[g]);
-	}
 out:
-	free(hist);
-	free(tmpt);
-	free(tag);
-	free(tmpk);
-	free(key);
-	free(theta2);
+	free(words);
+	free(cnt);
+	free(off);
 	free(acc);
 	return ret;
 }

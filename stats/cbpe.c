@@ -28,16 +28,17 @@ enum { M_SENS, M_SPEC, M_PPV, M_NPV, M_AUROC, M_COUNT };
 /* The window in ascending score order. */
 struct window {
 	size_t n;
-	size_t kt;	   /* first position with score >= threshold (n if none) */
-	const double *c;   /* calibrated probabilities */
+	size_t kt;           /* first position with score >= threshold (n if none) */
+	const double *c;     /* calibrated probabilities */
+	const uint64_t *lim; /* ceil(c 2^32): draw k is positive iff gsl_rng_get < lim[k] */
 	const uint8_t *last; /* 1 at the last position of each run of tied scores */
 };
 
 /* Realised labels of one draw, summarised. */
 struct draw {
 	uint64_t pos_lo, neg_lo; /* below the threshold: FN, TN */
-	uint64_t pos, neg;	 /* all */
-	uint64_t u2;		 /* twice the Mann-Whitney U of positives over negatives */
+	uint64_t pos, neg;       /* all */
+	uint64_t u2;             /* twice the Mann-Whitney U of positives over negatives */
 };
 
 /*
@@ -50,7 +51,7 @@ struct draw {
 static void expectation(const struct window *w, struct stats_cbpe *out, int *has)
 {
 	double tp = 0, fp = 0, tn = 0, fn = 0;
-	double p = 0, q = 0, s = 0, gp = 0, gq = 0, gs = 0, num = 0, den;
+	double p = 0, q = 0, s = 0, gp = 0, gq = 0, gs = 0, num = 0;
 	int any_pos = 0, any_neg = 0;
 
 	for (size_t k = 0; k < w->n; k++) {
@@ -86,7 +87,7 @@ static void expectation(const struct window *w, struct stats_cbpe *out, int *has
 	has[M_SPEC] = tn + fp > 0.0;
 	has[M_PPV] = w->kt < w->n;
 	has[M_NPV] = w->kt > 0;
-	/* some c_i (1 - c_j), i != j, is positive iff n >= 2 and the c are neither all 0 nor all 1 */
+	/* some c_i (1 - c_j), i != j, is > 0 iff n >= 2 and the c are not all 0 nor all 1 */
 	has[M_AUROC] = w->n >= 2 && any_pos && any_neg;
 	if (has[M_SENS])
 		out->sens.value = tp / (tp + fn);
@@ -96,33 +97,31 @@ static void expectation(const struct window *w, struct stats_cbpe *out, int *has
 		out->ppv.value = tp / (tp + fp);
 	if (has[M_NPV])
 		out->npv.value = tn / (tn + fn);
-	if (has[M_AUROC]) {
-		den = p * q - s;
-		out->auroc.value = fmin(fmax(num / den, 0.0), 1.0);
-	}
+	if (has[M_AUROC])
+		out->auroc.value = fmin(fmax(num / (p * q - s), 0.0), 1.0);
 }
 
 /*
- * One parametric draw: y_k = [u < c_k] in score order. Within a run of tied scores a
+ * One parametric draw: y_k = [u < c_k] in score order. With u = gsl_rng_uniform = g / 2^32
+ * for the generator's 32-bit output g, u < c_k is g < ceil(c_k 2^32) = lim[k] exactly, which
+ * spares a conversion and a division per observation. Within a run of tied scores a
  * positive beats the negatives of earlier runs and half-beats the run's own negatives, so
  * 2U = sum over runs of pos_g (2 neg_<g + neg_g), exact in integers. The threshold lies
  * between runs, so the counts below it are read at a run's end.
  */
 static void draw_once(const struct window *w, gsl_rng *r, struct draw *d)
 {
-	uint64_t pos = 0, neg = 0, gpos = 0, gneg = 0, u2 = 0;
+	uint64_t pos = 0, neg = 0, gpos = 0, gn = 0, u2 = 0;
 
 	d->pos_lo = d->neg_lo = 0;
 	for (size_t k = 0; k < w->n; k++) {
-		if (gsl_rng_uniform(r) < w->c[k])
-			gpos++;
-		else
-			gneg++;
+		gpos += gsl_rng_get(r) < w->lim[k];
+		gn++;
 		if (w->last[k]) {
-			u2 += gpos * (2 * neg + gneg);
+			u2 += gpos * (2 * neg + gn - gpos);
 			pos += gpos;
-			neg += gneg;
-			gpos = gneg = 0;
+			neg += gn - gpos;
+			gpos = gn = 0;
 			if (k + 1 == w->kt) {
 				d->pos_lo = pos;
 				d->neg_lo = neg;
@@ -171,6 +170,7 @@ int stats_cbpe_estimate(const struct stats_isotonic *cal, const double *score, s
 {
 	uint32_t *idx = NULL;
 	double *c = NULL, *vals = NULL;
+	uint64_t *lim = NULL;
 	uint8_t *last = NULL;
 	gsl_rng *r = NULL;
 	struct window w;
@@ -195,9 +195,10 @@ int stats_cbpe_estimate(const struct stats_isotonic *cal, const double *score, s
 
 	idx = malloc(n * sizeof(*idx));
 	c = malloc(n * sizeof(*c));
+	lim = malloc(n * sizeof(*lim));
 	last = malloc(n);
 	vals = calloc(draws, M_COUNT * sizeof(*vals));
-	if (!idx || !c || !last || !vals) {
+	if (!idx || !c || !lim || !last || !vals) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -210,11 +211,13 @@ int stats_cbpe_estimate(const struct stats_isotonic *cal, const double *score, s
 		double s = score[idx[k]];
 
 		c[k] = fmin(fmax(stats_isotonic_predict(cal, s), 0.0), 1.0);
+		lim[k] = (uint64_t)ceil(c[k] * 4294967296.0); /* exact: a power-of-2 scale */
 		last[k] = k + 1 == n || score[idx[k + 1]] != s;
 		if (w.kt == n && s >= threshold)
 			w.kt = k;
 	}
 	w.c = c;
+	w.lim = lim;
 	w.last = last;
 
 	out->n = n;
@@ -243,10 +246,10 @@ int stats_cbpe_estimate(const struct stats_isotonic *cal, const double *score, s
 			vals[M_PPV * draws + nv[M_PPV]++] = (double)tp / (double)(tp + fp);
 		if (d.pos_lo + d.neg_lo > 0)
 			vals[M_NPV * draws + nv[M_NPV]++] =
-				(double)d.neg_lo / (double)(d.pos_lo + d.neg_lo);
+			    (double)d.neg_lo / (double)(d.pos_lo + d.neg_lo);
 		if (d.pos > 0 && d.neg > 0)
 			vals[M_AUROC * draws + nv[M_AUROC]++] =
-				(double)d.u2 / (2.0 * (double)d.pos * (double)d.neg);
+			    (double)d.u2 / (2.0 * (double)d.pos * (double)d.neg);
 	}
 
 	ci[M_SENS] = &out->sens;
@@ -266,6 +269,7 @@ out:
 	gsl_rng_free(r);
 	free(vals);
 	free(last);
+	free(lim);
 	free(c);
 	free(idx);
 	if (rc < 0)

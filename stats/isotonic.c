@@ -47,7 +47,7 @@ static void pava(double *y, double *w, size_t *end, size_t n)
 		end[i] = i;
 	i = 0;
 	while (i < n) {
-		double prev, sum_wy, sum_w;
+		double sum_wy, sum_w;
 
 		k = end[i] + 1;
 		if (k == n)
@@ -59,7 +59,8 @@ static void pava(double *y, double *w, size_t *end, size_t n)
 		sum_wy = w[i] * y[i];
 		sum_w = w[i];
 		for (;;) {
-			prev = y[k];
+			double prev = y[k];
+
 			sum_wy += w[k] * y[k];
 			sum_w += w[k];
 			k = end[k] + 1;
@@ -135,7 +136,8 @@ int stats_isotonic_fit(const double *x, const double *y, size_t n, struct stats_
 	pava(uy, uw, end, nu);
 
 	/* keep the ends and every point whose value differs from a neighbour's: interior points
-	 * of a flat stretch add nothing to the interpolant */
+	 * of a flat stretch add nothing to the interpolant. Compacting in place is safe: slot
+	 * i - 1 is written before step i only by the copy of itself, and slot i + 1 not at all. */
 	nk = 0;
 	for (i = 0; i < nu; i++) {
 		if (i == 0 || i + 1 == nu || uy[i] != uy[i - 1] || uy[i] != uy[i + 1]) {

@@ -16,12 +16,22 @@ struct stats_ks {
 };
 
 /* x[0..n) and y[0..m) sorted ascending, no NaN, n >= 1 and m >= 1.
- * Returns 0, or -EINVAL for an empty sample. */
+ * Ties (within and across samples) are handled: both ECDFs are compared only after every
+ * copy of a value is consumed. In the exact regime the statistic is snapped to h/lcm(n, m)
+ * exactly as scipy does. The exact n != m path allocates min(n, m) + 1 doubles and the
+ * asymptotic Durbin-matrix path up to three 117 x 117 matrices.
+ * Returns 0, -EINVAL for an empty sample, or -ENOMEM. */
 int stats_ks_2samp_sorted(const double *x, size_t n, const double *y, size_t m,
 			  struct stats_ks *out) STATS_MUSTCHECK;
 
 /* Same on unsorted data (copies and sorts; -ENOMEM possible). */
 int stats_ks_2samp(const double *x, size_t n, const double *y, size_t m,
 		   struct stats_ks *out) STATS_MUSTCHECK;
+
+/* Survival function Pr(D_n >= d) of the one-sample two-sided Kolmogorov statistic for
+ * sample size n, as scipy.stats.kstwo.sf(d, n) (Simard & L'Ecuyer 2011): 1 for
+ * d <= 1/(2n), 0 for d >= 1. This is the asymptotic p-value of the two-sample test with
+ * n = round(n1 n2 / (n1 + n2)). Returns 0, -EINVAL (n == 0, d NaN) or -ENOMEM. */
+int stats_kstwo_sf(size_t n, double d, double *sf) STATS_MUSTCHECK;
 
 #endif /* STATS_KS_H */

@@ -46,7 +46,7 @@ a=$(vigil drift --reference "$fx/heart_cleveland.csv" --current "$fx/heart_va.cs
 	--columns age,trestbps,thalach,oldpeak --mmd --permutations 200 --seed 7 --format json)
 b=$(vigil drift --reference "$fx/heart_cleveland.csv" --current "$fx/heart_va.csv" \
 	--columns age,trestbps,thalach,oldpeak --mmd --permutations 200 --seed 7 --format json)
-if [ "$a" = "$b" ] && echo "$a" | jq -e '.mmd.permutations == 200 and
+if [ -n "$a" ] && [ "$a" = "$b" ] && echo "$a" | jq -e '.mmd.permutations == 200 and
 	.mmd.p_value == 1/201 and .mmd.mmd2 > 0 and (.mmd.features | length) == 4' >/dev/null; then
 	ok "mmd is reproducible and detects the VA shift at p = 1/201"
 else

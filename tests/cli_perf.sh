@@ -14,7 +14,7 @@ else
 fi
 
 # a small group has no metric values, only its counts
-if jq -e '[.groups[] | select(.insufficient_data)] | length > 0 and
+if [ -s "$tmp/p.json" ] && jq -e '[.groups[] | select(.insufficient_data)] | length > 0 and
 	all(has("sensitivity") or has("auroc") | not)' "$tmp/p.json" >/dev/null; then
 	ok "perf marks small groups insufficient"
 else

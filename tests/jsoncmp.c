@@ -5,7 +5,8 @@
  *
  * Every member of EXPECTED must be present in ACTUAL with an equal value; numbers match when
  * |a - e| <= atol + rtol * |e|; arrays must have the same length and match element-wise;
- * extra members in ACTUAL are allowed (the CLI may add fields). Prints each mismatch with
+ * extra members in ACTUAL are allowed (the CLI may add fields); members of EXPECTED whose
+ * name starts with '_' are the fixture's metadata and are skipped. Prints each mismatch with
  * its JSON pointer and exits 1 if any; 2 on usage or parse errors.
  */
 #include <cjson/cJSON.h>
@@ -14,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double rtol = 1e-9, atol = 1e-12;
+static double rel_tol = 1e-9, abs_tol = 1e-12;
 static int mismatches;
 
 static char *slurp(const char *path)
@@ -51,7 +52,7 @@ static void compare(const cJSON *e, const cJSON *a, const char *ptr)
 	if (cJSON_IsNumber(e)) {
 		double ev = e->valuedouble, av = a->valuedouble;
 
-		if (!cJSON_IsNumber(a) || fabs(av - ev) > atol + rtol * fabs(ev)) {
+		if (!cJSON_IsNumber(a) || fabs(av - ev) > abs_tol + rel_tol * fabs(ev)) {
 			printf("%s: expected %.17g, got %s\n", ptr, ev, cJSON_PrintUnformatted(a));
 			mismatches++;
 		}
@@ -67,6 +68,8 @@ static void compare(const cJSON *e, const cJSON *a, const char *ptr)
 		}
 		cJSON_ArrayForEach(c, e)
 		{
+			if (c->string[0] == '_')
+				continue; /* metadata of the fixture, e.g. _versions */
 			snprintf(sub, sizeof(sub), "%s/%s", ptr, c->string);
 			compare(c, cJSON_GetObjectItemCaseSensitive(a, c->string), sub);
 		}
@@ -99,9 +102,9 @@ int main(int argc, char **argv)
 
 	for (; i + 1 < argc && argv[i][0] == '-' && argv[i][1] == '-'; i += 2) {
 		if (!strcmp(argv[i], "--rtol"))
-			rtol = atof(argv[i + 1]);
+			rel_tol = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--atol"))
-			atol = atof(argv[i + 1]);
+			abs_tol = atof(argv[i + 1]);
 		else
 			break;
 	}

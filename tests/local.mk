@@ -6,6 +6,10 @@ AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
 	VIGIL_FIXTURES='$(abs_top_srcdir)/tests/fixtures'; export VIGIL_FIXTURES;
 
 if HAVE_CHECK
+check_PROGRAMS += %D%/check_batch
+%C%_check_batch_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CJSON_CFLAGS)
+%C%_check_batch_LDADD = $(COLLECTORS_LIBS) $(CJSON_LIBS) $(CHECK_LIBS)
+TESTS += %D%/check_batch
 check_PROGRAMS += %D%/check_drift %D%/check_mmd %D%/check_perf %D%/check_cbpe %D%/check_csv
 %C%_check_drift_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %C%_check_drift_LDADD = $(STATS_LIBS) $(CHECK_LIBS)
