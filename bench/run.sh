@@ -7,7 +7,9 @@
 #   VIGIL         path of the vigil binary (default ./vigil)
 #   BENCH_MMD_LOOP_PERMS  permutations for the slow alibi-style MMD reference (default 100;
 #                 fewer are timed and scaled linearly to 100, and the table says so)
-#   BENCH_SLOW_REPS       repetitions of the slow reference cases (default 3)
+#   BENCH_SLOW_REPS       repetitions of the end-to-end cases (default 3)
+#   BENCH_E2E16_REF_REPS  repetitions of the 16-column end-to-end reference (default 1: it
+#                 takes 35-60 s a run)
 #
 # Prints a table (best of several repetitions on each side, same data, same run), checks
 # that both sides computed the same numbers (a mismatch is flagged loudly), and appends one
@@ -20,6 +22,7 @@ BENCH_STATS=${BENCH_STATS:-$PWD/bench/bench_stats}
 VIGIL=${VIGIL:-$PWD/vigil}
 MMD_LOOP_PERMS=${BENCH_MMD_LOOP_PERMS:-100}
 SLOW=${BENCH_SLOW_REPS:-3}
+E2E16_REF=${BENCH_E2E16_REF_REPS:-1}
 FAST=5
 PY=/usr/bin/python3
 outdir=$(dirname "$BENCH_STATS")
@@ -122,7 +125,9 @@ echo "bench: $(nproc) CPUs; reference: $PY, $(ref blas | awk '$1 == "blas" { pri
 	"OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset"
 echo "bench: ours: $BENCH_STATS, env OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}" \
 	"OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-(unset)}"
-echo "bench: best of $FAST (fast) or $SLOW (slow) runs on each side; this takes 2-4 minutes"
+echo "bench: best of $FAST runs on each side ($SLOW for end to end; slow references fewer," \
+	"as marked); this takes 2-4 minutes"
+load0=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
 header
 
 # --- 1. KS ---
@@ -171,7 +176,7 @@ if "$BENCH_STATS" "$data" mmd $FAST >"$tmp/mmd.c" 2>"$tmp/mmd.err"; then
 			note="1 run of $MMD_LOOP_PERMS perms SCALED x$(ratio 100 "$MMD_LOOP_PERMS") to 100"
 		fi
 		row "mmd2 100 perms vs alibi-style loop" "$ours" "$t" 100 "$check" \
-			"$note; p ours=$pc ref=$(get p_value "$tmp/mmdl.r" | cut -c1-6)"
+			"$note; p ours=$(echo "$pc" | cut -c1-6) ref=$(get p_value "$tmp/mmdl.r" | cut -c1-6)"
 	else
 		error "mmd (alibi-style reference)" "$tmp/mmdl.rerr"
 	fi
@@ -214,6 +219,8 @@ for e in e2e1 e2e16; do
 	*) name="vigil drift 1e6 x 16 cols" ;;
 	esac
 	R=$data/${e}_ref.csv C=$data/${e}_cur.csv
+	rreps=$SLOW
+	[ $e = e2e16 ] && rreps=$E2E16_REF
 	"$BENCH_STATS" exec 1 "$tmp/$e.json" "$VIGIL" drift --reference "$R" --current "$C" \
 		--format json >"$tmp/$e.probe" 2>&1
 	st=$(get status "$tmp/$e.probe")
@@ -231,7 +238,7 @@ for e in e2e1 e2e16; do
 		error "$name" "$tmp/$e.err"
 		continue
 	fi
-	if ! ref "$e" --reps "$SLOW" --vigil-json "$tmp/$e.json" >"$tmp/$e.r" 2>"$tmp/$e.rerr"; then
+	if ! ref "$e" --reps "$rreps" --vigil-json "$tmp/$e.json" >"$tmp/$e.r" 2>"$tmp/$e.rerr"; then
 		error "$name (reference)" "$tmp/$e.rerr"
 		continue
 	fi
@@ -246,7 +253,7 @@ for e in e2e1 e2e16; do
 		check="ok ($ncmp values)"
 	fi
 	row "$name" "$(get seconds "$tmp/$e.c")" "$(get seconds "$tmp/$e.r")" 3 "$check" \
-		"max RSS ours $(mib "$(get maxrss_kb "$tmp/$e.c")") MiB, ref $(mib "$(get maxrss_kb \
+		"ref runs $rreps, ours $SLOW; max RSS ours $(mib "$(get maxrss_kb "$tmp/$e.c")") MiB, ref $(mib "$(get maxrss_kb \
 		"$tmp/$e.r")") MiB"
 	echo "note: $name: ref time is read_csv + ks_2samp + wasserstein_distance + PSI per column" \
 		"inside python (its interpreter start and $(get import_seconds "$tmp/$e.r" | cut -c1-4) s" \
@@ -255,6 +262,12 @@ done
 
 echo
 cat "$tmp/notes"
+load1=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
+if awk -v a="${load0:-0}" -v b="${load1:-0}" -v c="$(nproc)" 'BEGIN { exit !(a > 1.5 || b > c) }'
+then
+	echo "WARNING: load average ${load0:-?} at the start, ${load1:-?} at the end on $(nproc)" \
+		"CPUs: other processes competed for the CPUs and the ratios are unreliable"
+fi
 echo "bench: results appended to $results"
 if [ $failed != 0 ]; then
 	echo "bench: FAILED (a case errored or mismatched; see above)"

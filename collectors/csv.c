@@ -2,15 +2,19 @@
  * collectors/csv.c - memory-mapped CSV reader: one index pass at open, cells parsed on demand
  *
  * col_csv_open maps the file (or reads it, for pipes), checks the header and every record's
- * cell count in one pass, and keeps only where each record starts (8 bytes a row) plus, for
- * files whose quoted cells span lines, each record's line number. While no '"' has been seen
- * the pass jumps from newline to newline with memchr and counts commas in a loop the compiler
- * vectorizes; at the first record holding a quote it switches to a byte-wise quote-aware scan
- * for the rest of the file. Reading a cell re-scans its record from the start, so the
- * column parsers walk each row once and parse the wanted cells as they go, on several
- * threads. Numbers are parsed by parse_number: Clinger's fast path, then a 128-bit
- * power-of-five product (after Lemire's "Number parsing at a gigabyte per second", with an
- * error bound that falls back instead of guessing), then strtod.
+ * cell count in one pass, and keeps only where each record starts (8 bytes a row) plus, once
+ * a quoted cell spans lines, each record's line number. While no '"' has been seen the pass
+ * takes 64 bytes a step, turning newline, comma and quote positions into bit masks (SSE2,
+ * or a portable loop) and counting commas between newlines with popcount; at the first
+ * record holding a quote it switches to a byte-wise quote-aware scan for the rest of the
+ * file. Reading a cell re-scans its record, so the column parsers walk each row once and
+ * parse the wanted cells in place (no copy, no NUL), split by rows over a few threads.
+ * Numbers: Clinger's fast path, then a 128-bit power-of-five product (the idea of Lemire's
+ * "Number parsing at a gigabyte per second", with our own error bound that falls back
+ * instead of guessing), then strtod on a NUL-terminated copy; all three round identically.
+ *
+ * Nothing here is global or mutable after open, so readers on different threads need no
+ * locks; the one exception is the unescaping buffer behind col_csv_cell.
  */
 #include "config.h"
 
@@ -19,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
-#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -35,6 +38,12 @@
 #endif
 
 #define NONE SIZE_MAX
+/* eight digits at a time need the first byte in the low bits of a uint64_t */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR_DIGITS 1
+#else
+#define SWAR_DIGITS 0
+#endif
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 #define MAX_THREADS 8
 #define PAR_MIN_ROWS 20000
@@ -50,7 +59,7 @@ struct col_csv {
 	char *heap; /* read() copy of the file, or NULL */
 	size_t ncols;
 	size_t nrows;
-	size_t *rec; /* rec[r]: offset of data record r; rec[nrows]: end of the last one */
+	size_t *rec;   /* rec[r]: offset of data record r; rec[nrows]: end of the last one */
 	size_t *lines; /* line of each record, or NULL when it is first_line + r */
 	size_t first_line;
 	char **names;
@@ -61,8 +70,10 @@ struct col_csv {
 	size_t unqcap;
 };
 
-static void msg(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void msg(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
+/* Format one error message into err[0..errlen), if there is room for one. */
 static void msg(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -109,13 +120,14 @@ static const char *show(const char *s, size_t len, size_t max, char *buf)
 /* "column \"age\"" for data records, "column 3" for the header or a cell past the last. */
 static const char *colname(const struct col_csv *c, size_t j, char *buf, size_t cap)
 {
-	char tmp[SHOW_BUF];
+	if (c->names && j < c->ncols) {
+		char tmp[SHOW_BUF];
 
-	if (c->names && j < c->ncols)
 		snprintf(buf, cap, "column \"%s\"",
 			 show(c->names[j], strlen(c->names[j]), SHOW_MAX, tmp));
-	else
+	} else {
 		snprintf(buf, cap, "column %zu", j + 1);
+	}
 	return buf;
 }
 
@@ -140,14 +152,14 @@ struct dec {
 	int trunc;
 };
 
-
+#if SWAR_DIGITS
 /* How many of the eight bytes in x (loaded little-endian: the first byte is the lowest) are
  * ASCII digits before the first non-digit. Bytes below the first non-digit neither carry nor
  * borrow, so that byte is the lowest one flagged (fast_float's digit test, made positional). */
 static inline unsigned digit_run(uint64_t x)
 {
-	uint64_t m = ((x + 0x4646464646464646ULL) | (x - 0x3030303030303030ULL)) &
-		     0x8080808080808080ULL;
+	uint64_t m =
+	    ((x + 0x4646464646464646ULL) | (x - 0x3030303030303030ULL)) & 0x8080808080808080ULL;
 
 	return m ? (unsigned)__builtin_ctzll(m) >> 3 : 8;
 }
@@ -164,13 +176,14 @@ static inline uint32_t eight_value(uint64_t x)
 }
 
 static const uint64_t pow10_u64[9] = {
-	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+    1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
 };
+#endif
 
 /* Read a run of digits into d: 19 significant digits at most; a digit after the '.' (frac)
  * lowers the exponent when kept, a digit before it raises the exponent when dropped. */
 static ALWAYS_INLINE const char *digits(const char *p, const char *end, int frac, struct dec *d,
-				 int *nd)
+					int *nd)
 {
 	if (*nd == 0) {
 		while (p < end && *p == '0') {
@@ -178,7 +191,7 @@ static ALWAYS_INLINE const char *digits(const char *p, const char *end, int frac
 			d->q -= frac;
 		}
 	}
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if SWAR_DIGITS
 	/* up to eight digits a step while they surely fit; after the leading zeros every digit
 	 * is significant, so nd stays exact */
 	while (*nd <= 11 && end - p >= 8) {
@@ -261,11 +274,13 @@ static ALWAYS_INLINE const char *decode(const char *p, const char *end, struct d
 	return p;
 }
 
+#if FLT_EVAL_METHOD == 0
 /* Exact powers of ten for Clinger's fast path: all are exactly representable. */
 static const double pow10_exact[23] = {
-	1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
+#endif
 
 #define P5_QMIN (-128)
 #define P5_QMAX 127
@@ -274,134 +289,134 @@ static const double pow10_exact[23] = {
  * bits of 5^q rounded down (high word first), for q in [P5_QMIN, P5_QMAX]. Generated with
  * Python's exact fractions: t = floor(Fraction(5)**q * 2**(127 - e2)). */
 static const uint64_t pow5_128[P5_QMAX - P5_QMIN + 1][2] = {
-	{0xddd0467c64bce4a0, 0xac7cb3f6d05ddbde}, {0x8aa22c0dbef60ee4, 0x6bcdf07a423aa96b},
-	{0xad4ab7112eb3929d, 0x86c16c98d2c953c6}, {0xd89d64d57a607744, 0xe871c7bf077ba8b7},
-	{0x87625f056c7c4a8b, 0x11471cd764ad4972}, {0xa93af6c6c79b5d2d, 0xd598e40d3dd89bcf},
-	{0xd389b47879823479, 0x4aff1d108d4ec2c3}, {0x843610cb4bf160cb, 0xcedf722a585139ba},
-	{0xa54394fe1eedb8fe, 0xc2974eb4ee658828}, {0xce947a3da6a9273e, 0x733d226229feea32},
-	{0x811ccc668829b887, 0x0806357d5a3f525f}, {0xa163ff802a3426a8, 0xca07c2dcb0cf26f7},
-	{0xc9bcff6034c13052, 0xfc89b393dd02f0b5}, {0xfc2c3f3841f17c67, 0xbbac2078d443ace2},
-	{0x9d9ba7832936edc0, 0xd54b944b84aa4c0d}, {0xc5029163f384a931, 0x0a9e795e65d4df11},
-	{0xf64335bcf065d37d, 0x4d4617b5ff4a16d5}, {0x99ea0196163fa42e, 0x504bced1bf8e4e45},
-	{0xc06481fb9bcf8d39, 0xe45ec2862f71e1d6}, {0xf07da27a82c37088, 0x5d767327bb4e5a4c},
-	{0x964e858c91ba2655, 0x3a6a07f8d510f86f}, {0xbbe226efb628afea, 0x890489f70a55368b},
-	{0xeadab0aba3b2dbe5, 0x2b45ac74ccea842e}, {0x92c8ae6b464fc96f, 0x3b0b8bc90012929d},
-	{0xb77ada0617e3bbcb, 0x09ce6ebb40173744}, {0xe55990879ddcaabd, 0xcc420a6a101d0515},
-	{0x8f57fa54c2a9eab6, 0x9fa946824a12232d}, {0xb32df8e9f3546564, 0x47939822dc96abf9},
-	{0xdff9772470297ebd, 0x59787e2b93bc56f7}, {0x8bfbea76c619ef36, 0x57eb4edb3c55b65a},
-	{0xaefae51477a06b03, 0xede622920b6b23f1}, {0xdab99e59958885c4, 0xe95fab368e45eced},
-	{0x88b402f7fd75539b, 0x11dbcb0218ebb414}, {0xaae103b5fcd2a881, 0xd652bdc29f26a119},
-	{0xd59944a37c0752a2, 0x4be76d3346f0495f}, {0x857fcae62d8493a5, 0x6f70a4400c562ddb},
-	{0xa6dfbd9fb8e5b88e, 0xcb4ccd500f6bb952}, {0xd097ad07a71f26b2, 0x7e2000a41346a7a7},
-	{0x825ecc24c873782f, 0x8ed400668c0c28c8}, {0xa2f67f2dfa90563b, 0x728900802f0f32fa},
-	{0xcbb41ef979346bca, 0x4f2b40a03ad2ffb9}, {0xfea126b7d78186bc, 0xe2f610c84987bfa8},
-	{0x9f24b832e6b0f436, 0x0dd9ca7d2df4d7c9}, {0xc6ede63fa05d3143, 0x91503d1c79720dbb},
-	{0xf8a95fcf88747d94, 0x75a44c6397ce912a}, {0x9b69dbe1b548ce7c, 0xc986afbe3ee11aba},
-	{0xc24452da229b021b, 0xfbe85badce996168}, {0xf2d56790ab41c2a2, 0xfae27299423fb9c3},
-	{0x97c560ba6b0919a5, 0xdccd879fc967d41a}, {0xbdb6b8e905cb600f, 0x5400e987bbc1c920},
-	{0xed246723473e3813, 0x290123e9aab23b68}, {0x9436c0760c86e30b, 0xf9a0b6720aaf6521},
-	{0xb94470938fa89bce, 0xf808e40e8d5b3e69}, {0xe7958cb87392c2c2, 0xb60b1d1230b20e04},
-	{0x90bd77f3483bb9b9, 0xb1c6f22b5e6f48c2}, {0xb4ecd5f01a4aa828, 0x1e38aeb6360b1af3},
-	{0xe2280b6c20dd5232, 0x25c6da63c38de1b0}, {0x8d590723948a535f, 0x579c487e5a38ad0e},
-	{0xb0af48ec79ace837, 0x2d835a9df0c6d851}, {0xdcdb1b2798182244, 0xf8e431456cf88e65},
-	{0x8a08f0f8bf0f156b, 0x1b8e9ecb641b58ff}, {0xac8b2d36eed2dac5, 0xe272467e3d222f3f},
-	{0xd7adf884aa879177, 0x5b0ed81dcc6abb0f}, {0x86ccbb52ea94baea, 0x98e947129fc2b4e9},
-	{0xa87fea27a539e9a5, 0x3f2398d747b36224}, {0xd29fe4b18e88640e, 0x8eec7f0d19a03aad},
-	{0x83a3eeeef9153e89, 0x1953cf68300424ac}, {0xa48ceaaab75a8e2b, 0x5fa8c3423c052dd7},
-	{0xcdb02555653131b6, 0x3792f412cb06794d}, {0x808e17555f3ebf11, 0xe2bbd88bbee40bd0},
-	{0xa0b19d2ab70e6ed6, 0x5b6aceaeae9d0ec4}, {0xc8de047564d20a8b, 0xf245825a5a445275},
-	{0xfb158592be068d2e, 0xeed6e2f0f0d56712}, {0x9ced737bb6c4183d, 0x55464dd69685606b},
-	{0xc428d05aa4751e4c, 0xaa97e14c3c26b886}, {0xf53304714d9265df, 0xd53dd99f4b3066a8},
-	{0x993fe2c6d07b7fab, 0xe546a8038efe4029}, {0xbf8fdb78849a5f96, 0xde98520472bdd033},
-	{0xef73d256a5c0f77c, 0x963e66858f6d4440}, {0x95a8637627989aad, 0xdde7001379a44aa8},
-	{0xbb127c53b17ec159, 0x5560c018580d5d52}, {0xe9d71b689dde71af, 0xaab8f01e6e10b4a6},
-	{0x9226712162ab070d, 0xcab3961304ca70e8}, {0xb6b00d69bb55c8d1, 0x3d607b97c5fd0d22},
-	{0xe45c10c42a2b3b05, 0x8cb89a7db77c506a}, {0x8eb98a7a9a5b04e3, 0x77f3608e92adb242},
-	{0xb267ed1940f1c61c, 0x55f038b237591ed3}, {0xdf01e85f912e37a3, 0x6b6c46dec52f6688},
-	{0x8b61313bbabce2c6, 0x2323ac4b3b3da015}, {0xae397d8aa96c1b77, 0xabec975e0a0d081a},
-	{0xd9c7dced53c72255, 0x96e7bd358c904a21}, {0x881cea14545c7575, 0x7e50d64177da2e54},
-	{0xaa242499697392d2, 0xdde50bd1d5d0b9e9}, {0xd4ad2dbfc3d07787, 0x955e4ec64b44e864},
-	{0x84ec3c97da624ab4, 0xbd5af13bef0b113e}, {0xa6274bbdd0fadd61, 0xecb1ad8aeacdd58e},
-	{0xcfb11ead453994ba, 0x67de18eda5814af2}, {0x81ceb32c4b43fcf4, 0x80eacf948770ced7},
-	{0xa2425ff75e14fc31, 0xa1258379a94d028d}, {0xcad2f7f5359a3b3e, 0x096ee45813a04330},
-	{0xfd87b5f28300ca0d, 0x8bca9d6e188853fc}, {0x9e74d1b791e07e48, 0x775ea264cf55347d},
-	{0xc612062576589dda, 0x95364afe032a819d}, {0xf79687aed3eec551, 0x3a83ddbd83f52204},
-	{0x9abe14cd44753b52, 0xc4926a9672793542}, {0xc16d9a0095928a27, 0x75b7053c0f178293},
-	{0xf1c90080baf72cb1, 0x5324c68b12dd6338}, {0x971da05074da7bee, 0xd3f6fc16ebca5e03},
-	{0xbce5086492111aea, 0x88f4bb1ca6bcf584}, {0xec1e4a7db69561a5, 0x2b31e9e3d06c32e5},
-	{0x9392ee8e921d5d07, 0x3aff322e62439fcf}, {0xb877aa3236a4b449, 0x09befeb9fad487c2},
-	{0xe69594bec44de15b, 0x4c2ebe687989a9b3}, {0x901d7cf73ab0acd9, 0x0f9d37014bf60a10},
-	{0xb424dc35095cd80f, 0x538484c19ef38c94}, {0xe12e13424bb40e13, 0x2865a5f206b06fb9},
-	{0x8cbccc096f5088cb, 0xf93f87b7442e45d3}, {0xafebff0bcb24aafe, 0xf78f69a51539d748},
-	{0xdbe6fecebdedd5be, 0xb573440e5a884d1b}, {0x89705f4136b4a597, 0x31680a88f8953030},
-	{0xabcc77118461cefc, 0xfdc20d2b36ba7c3d}, {0xd6bf94d5e57a42bc, 0x3d32907604691b4c},
-	{0x8637bd05af6c69b5, 0xa63f9a49c2c1b10f}, {0xa7c5ac471b478423, 0x0fcf80dc33721d53},
-	{0xd1b71758e219652b, 0xd3c36113404ea4a8}, {0x83126e978d4fdf3b, 0x645a1cac083126e9},
-	{0xa3d70a3d70a3d70a, 0x3d70a3d70a3d70a3}, {0xcccccccccccccccc, 0xcccccccccccccccc},
-	{0x8000000000000000, 0x0000000000000000}, {0xa000000000000000, 0x0000000000000000},
-	{0xc800000000000000, 0x0000000000000000}, {0xfa00000000000000, 0x0000000000000000},
-	{0x9c40000000000000, 0x0000000000000000}, {0xc350000000000000, 0x0000000000000000},
-	{0xf424000000000000, 0x0000000000000000}, {0x9896800000000000, 0x0000000000000000},
-	{0xbebc200000000000, 0x0000000000000000}, {0xee6b280000000000, 0x0000000000000000},
-	{0x9502f90000000000, 0x0000000000000000}, {0xba43b74000000000, 0x0000000000000000},
-	{0xe8d4a51000000000, 0x0000000000000000}, {0x9184e72a00000000, 0x0000000000000000},
-	{0xb5e620f480000000, 0x0000000000000000}, {0xe35fa931a0000000, 0x0000000000000000},
-	{0x8e1bc9bf04000000, 0x0000000000000000}, {0xb1a2bc2ec5000000, 0x0000000000000000},
-	{0xde0b6b3a76400000, 0x0000000000000000}, {0x8ac7230489e80000, 0x0000000000000000},
-	{0xad78ebc5ac620000, 0x0000000000000000}, {0xd8d726b7177a8000, 0x0000000000000000},
-	{0x878678326eac9000, 0x0000000000000000}, {0xa968163f0a57b400, 0x0000000000000000},
-	{0xd3c21bcecceda100, 0x0000000000000000}, {0x84595161401484a0, 0x0000000000000000},
-	{0xa56fa5b99019a5c8, 0x0000000000000000}, {0xcecb8f27f4200f3a, 0x0000000000000000},
-	{0x813f3978f8940984, 0x4000000000000000}, {0xa18f07d736b90be5, 0x5000000000000000},
-	{0xc9f2c9cd04674ede, 0xa400000000000000}, {0xfc6f7c4045812296, 0x4d00000000000000},
-	{0x9dc5ada82b70b59d, 0xf020000000000000}, {0xc5371912364ce305, 0x6c28000000000000},
-	{0xf684df56c3e01bc6, 0xc732000000000000}, {0x9a130b963a6c115c, 0x3c7f400000000000},
-	{0xc097ce7bc90715b3, 0x4b9f100000000000}, {0xf0bdc21abb48db20, 0x1e86d40000000000},
-	{0x96769950b50d88f4, 0x1314448000000000}, {0xbc143fa4e250eb31, 0x17d955a000000000},
-	{0xeb194f8e1ae525fd, 0x5dcfab0800000000}, {0x92efd1b8d0cf37be, 0x5aa1cae500000000},
-	{0xb7abc627050305ad, 0xf14a3d9e40000000}, {0xe596b7b0c643c719, 0x6d9ccd05d0000000},
-	{0x8f7e32ce7bea5c6f, 0xe4820023a2000000}, {0xb35dbf821ae4f38b, 0xdda2802c8a800000},
-	{0xe0352f62a19e306e, 0xd50b2037ad200000}, {0x8c213d9da502de45, 0x4526f422cc340000},
-	{0xaf298d050e4395d6, 0x9670b12b7f410000}, {0xdaf3f04651d47b4c, 0x3c0cdd765f114000},
-	{0x88d8762bf324cd0f, 0xa5880a69fb6ac800}, {0xab0e93b6efee0053, 0x8eea0d047a457a00},
-	{0xd5d238a4abe98068, 0x72a4904598d6d880}, {0x85a36366eb71f041, 0x47a6da2b7f864750},
-	{0xa70c3c40a64e6c51, 0x999090b65f67d924}, {0xd0cf4b50cfe20765, 0xfff4b4e3f741cf6d},
-	{0x82818f1281ed449f, 0xbff8f10e7a8921a4}, {0xa321f2d7226895c7, 0xaff72d52192b6a0d},
-	{0xcbea6f8ceb02bb39, 0x9bf4f8a69f764490}, {0xfee50b7025c36a08, 0x02f236d04753d5b4},
-	{0x9f4f2726179a2245, 0x01d762422c946590}, {0xc722f0ef9d80aad6, 0x424d3ad2b7b97ef5},
-	{0xf8ebad2b84e0d58b, 0xd2e0898765a7deb2}, {0x9b934c3b330c8577, 0x63cc55f49f88eb2f},
-	{0xc2781f49ffcfa6d5, 0x3cbf6b71c76b25fb}, {0xf316271c7fc3908a, 0x8bef464e3945ef7a},
-	{0x97edd871cfda3a56, 0x97758bf0e3cbb5ac}, {0xbde94e8e43d0c8ec, 0x3d52eeed1cbea317},
-	{0xed63a231d4c4fb27, 0x4ca7aaa863ee4bdd}, {0x945e455f24fb1cf8, 0x8fe8caa93e74ef6a},
-	{0xb975d6b6ee39e436, 0xb3e2fd538e122b44}, {0xe7d34c64a9c85d44, 0x60dbbca87196b616},
-	{0x90e40fbeea1d3a4a, 0xbc8955e946fe31cd}, {0xb51d13aea4a488dd, 0x6babab6398bdbe41},
-	{0xe264589a4dcdab14, 0xc696963c7eed2dd1}, {0x8d7eb76070a08aec, 0xfc1e1de5cf543ca2},
-	{0xb0de65388cc8ada8, 0x3b25a55f43294bcb}, {0xdd15fe86affad912, 0x49ef0eb713f39ebe},
-	{0x8a2dbf142dfcc7ab, 0x6e3569326c784337}, {0xacb92ed9397bf996, 0x49c2c37f07965404},
-	{0xd7e77a8f87daf7fb, 0xdc33745ec97be906}, {0x86f0ac99b4e8dafd, 0x69a028bb3ded71a3},
-	{0xa8acd7c0222311bc, 0xc40832ea0d68ce0c}, {0xd2d80db02aabd62b, 0xf50a3fa490c30190},
-	{0x83c7088e1aab65db, 0x792667c6da79e0fa}, {0xa4b8cab1a1563f52, 0x577001b891185938},
-	{0xcde6fd5e09abcf26, 0xed4c0226b55e6f86}, {0x80b05e5ac60b6178, 0x544f8158315b05b4},
-	{0xa0dc75f1778e39d6, 0x696361ae3db1c721}, {0xc913936dd571c84c, 0x03bc3a19cd1e38e9},
-	{0xfb5878494ace3a5f, 0x04ab48a04065c723}, {0x9d174b2dcec0e47b, 0x62eb0d64283f9c76},
-	{0xc45d1df942711d9a, 0x3ba5d0bd324f8394}, {0xf5746577930d6500, 0xca8f44ec7ee36479},
-	{0x9968bf6abbe85f20, 0x7e998b13cf4e1ecb}, {0xbfc2ef456ae276e8, 0x9e3fedd8c321a67e},
-	{0xefb3ab16c59b14a2, 0xc5cfe94ef3ea101e}, {0x95d04aee3b80ece5, 0xbba1f1d158724a12},
-	{0xbb445da9ca61281f, 0x2a8a6e45ae8edc97}, {0xea1575143cf97226, 0xf52d09d71a3293bd},
-	{0x924d692ca61be758, 0x593c2626705f9c56}, {0xb6e0c377cfa2e12e, 0x6f8b2fb00c77836c},
-	{0xe498f455c38b997a, 0x0b6dfb9c0f956447}, {0x8edf98b59a373fec, 0x4724bd4189bd5eac},
-	{0xb2977ee300c50fe7, 0x58edec91ec2cb657}, {0xdf3d5e9bc0f653e1, 0x2f2967b66737e3ed},
-	{0x8b865b215899f46c, 0xbd79e0d20082ee74}, {0xae67f1e9aec07187, 0xecd8590680a3aa11},
-	{0xda01ee641a708de9, 0xe80e6f4820cc9495}, {0x884134fe908658b2, 0x3109058d147fdcdd},
-	{0xaa51823e34a7eede, 0xbd4b46f0599fd415}, {0xd4e5e2cdc1d1ea96, 0x6c9e18ac7007c91a},
-	{0x850fadc09923329e, 0x03e2cf6bc604ddb0}, {0xa6539930bf6bff45, 0x84db8346b786151c},
-	{0xcfe87f7cef46ff16, 0xe612641865679a63}, {0x81f14fae158c5f6e, 0x4fcb7e8f3f60c07e},
-	{0xa26da3999aef7749, 0xe3be5e330f38f09d}, {0xcb090c8001ab551c, 0x5cadf5bfd3072cc5},
-	{0xfdcb4fa002162a63, 0x73d9732fc7c8f7f6}, {0x9e9f11c4014dda7e, 0x2867e7fddcdd9afa},
-	{0xc646d63501a1511d, 0xb281e1fd541501b8}, {0xf7d88bc24209a565, 0x1f225a7ca91a4226},
-	{0x9ae757596946075f, 0x3375788de9b06958}, {0xc1a12d2fc3978937, 0x0052d6b1641c83ae},
-	{0xf209787bb47d6b84, 0xc0678c5dbd23a49a}, {0x9745eb4d50ce6332, 0xf840b7ba963646e0},
-	{0xbd176620a501fbff, 0xb650e5a93bc3d898}, {0xec5d3fa8ce427aff, 0xa3e51f138ab4cebe},
+    {0xddd0467c64bce4a0, 0xac7cb3f6d05ddbde}, {0x8aa22c0dbef60ee4, 0x6bcdf07a423aa96b},
+    {0xad4ab7112eb3929d, 0x86c16c98d2c953c6}, {0xd89d64d57a607744, 0xe871c7bf077ba8b7},
+    {0x87625f056c7c4a8b, 0x11471cd764ad4972}, {0xa93af6c6c79b5d2d, 0xd598e40d3dd89bcf},
+    {0xd389b47879823479, 0x4aff1d108d4ec2c3}, {0x843610cb4bf160cb, 0xcedf722a585139ba},
+    {0xa54394fe1eedb8fe, 0xc2974eb4ee658828}, {0xce947a3da6a9273e, 0x733d226229feea32},
+    {0x811ccc668829b887, 0x0806357d5a3f525f}, {0xa163ff802a3426a8, 0xca07c2dcb0cf26f7},
+    {0xc9bcff6034c13052, 0xfc89b393dd02f0b5}, {0xfc2c3f3841f17c67, 0xbbac2078d443ace2},
+    {0x9d9ba7832936edc0, 0xd54b944b84aa4c0d}, {0xc5029163f384a931, 0x0a9e795e65d4df11},
+    {0xf64335bcf065d37d, 0x4d4617b5ff4a16d5}, {0x99ea0196163fa42e, 0x504bced1bf8e4e45},
+    {0xc06481fb9bcf8d39, 0xe45ec2862f71e1d6}, {0xf07da27a82c37088, 0x5d767327bb4e5a4c},
+    {0x964e858c91ba2655, 0x3a6a07f8d510f86f}, {0xbbe226efb628afea, 0x890489f70a55368b},
+    {0xeadab0aba3b2dbe5, 0x2b45ac74ccea842e}, {0x92c8ae6b464fc96f, 0x3b0b8bc90012929d},
+    {0xb77ada0617e3bbcb, 0x09ce6ebb40173744}, {0xe55990879ddcaabd, 0xcc420a6a101d0515},
+    {0x8f57fa54c2a9eab6, 0x9fa946824a12232d}, {0xb32df8e9f3546564, 0x47939822dc96abf9},
+    {0xdff9772470297ebd, 0x59787e2b93bc56f7}, {0x8bfbea76c619ef36, 0x57eb4edb3c55b65a},
+    {0xaefae51477a06b03, 0xede622920b6b23f1}, {0xdab99e59958885c4, 0xe95fab368e45eced},
+    {0x88b402f7fd75539b, 0x11dbcb0218ebb414}, {0xaae103b5fcd2a881, 0xd652bdc29f26a119},
+    {0xd59944a37c0752a2, 0x4be76d3346f0495f}, {0x857fcae62d8493a5, 0x6f70a4400c562ddb},
+    {0xa6dfbd9fb8e5b88e, 0xcb4ccd500f6bb952}, {0xd097ad07a71f26b2, 0x7e2000a41346a7a7},
+    {0x825ecc24c873782f, 0x8ed400668c0c28c8}, {0xa2f67f2dfa90563b, 0x728900802f0f32fa},
+    {0xcbb41ef979346bca, 0x4f2b40a03ad2ffb9}, {0xfea126b7d78186bc, 0xe2f610c84987bfa8},
+    {0x9f24b832e6b0f436, 0x0dd9ca7d2df4d7c9}, {0xc6ede63fa05d3143, 0x91503d1c79720dbb},
+    {0xf8a95fcf88747d94, 0x75a44c6397ce912a}, {0x9b69dbe1b548ce7c, 0xc986afbe3ee11aba},
+    {0xc24452da229b021b, 0xfbe85badce996168}, {0xf2d56790ab41c2a2, 0xfae27299423fb9c3},
+    {0x97c560ba6b0919a5, 0xdccd879fc967d41a}, {0xbdb6b8e905cb600f, 0x5400e987bbc1c920},
+    {0xed246723473e3813, 0x290123e9aab23b68}, {0x9436c0760c86e30b, 0xf9a0b6720aaf6521},
+    {0xb94470938fa89bce, 0xf808e40e8d5b3e69}, {0xe7958cb87392c2c2, 0xb60b1d1230b20e04},
+    {0x90bd77f3483bb9b9, 0xb1c6f22b5e6f48c2}, {0xb4ecd5f01a4aa828, 0x1e38aeb6360b1af3},
+    {0xe2280b6c20dd5232, 0x25c6da63c38de1b0}, {0x8d590723948a535f, 0x579c487e5a38ad0e},
+    {0xb0af48ec79ace837, 0x2d835a9df0c6d851}, {0xdcdb1b2798182244, 0xf8e431456cf88e65},
+    {0x8a08f0f8bf0f156b, 0x1b8e9ecb641b58ff}, {0xac8b2d36eed2dac5, 0xe272467e3d222f3f},
+    {0xd7adf884aa879177, 0x5b0ed81dcc6abb0f}, {0x86ccbb52ea94baea, 0x98e947129fc2b4e9},
+    {0xa87fea27a539e9a5, 0x3f2398d747b36224}, {0xd29fe4b18e88640e, 0x8eec7f0d19a03aad},
+    {0x83a3eeeef9153e89, 0x1953cf68300424ac}, {0xa48ceaaab75a8e2b, 0x5fa8c3423c052dd7},
+    {0xcdb02555653131b6, 0x3792f412cb06794d}, {0x808e17555f3ebf11, 0xe2bbd88bbee40bd0},
+    {0xa0b19d2ab70e6ed6, 0x5b6aceaeae9d0ec4}, {0xc8de047564d20a8b, 0xf245825a5a445275},
+    {0xfb158592be068d2e, 0xeed6e2f0f0d56712}, {0x9ced737bb6c4183d, 0x55464dd69685606b},
+    {0xc428d05aa4751e4c, 0xaa97e14c3c26b886}, {0xf53304714d9265df, 0xd53dd99f4b3066a8},
+    {0x993fe2c6d07b7fab, 0xe546a8038efe4029}, {0xbf8fdb78849a5f96, 0xde98520472bdd033},
+    {0xef73d256a5c0f77c, 0x963e66858f6d4440}, {0x95a8637627989aad, 0xdde7001379a44aa8},
+    {0xbb127c53b17ec159, 0x5560c018580d5d52}, {0xe9d71b689dde71af, 0xaab8f01e6e10b4a6},
+    {0x9226712162ab070d, 0xcab3961304ca70e8}, {0xb6b00d69bb55c8d1, 0x3d607b97c5fd0d22},
+    {0xe45c10c42a2b3b05, 0x8cb89a7db77c506a}, {0x8eb98a7a9a5b04e3, 0x77f3608e92adb242},
+    {0xb267ed1940f1c61c, 0x55f038b237591ed3}, {0xdf01e85f912e37a3, 0x6b6c46dec52f6688},
+    {0x8b61313bbabce2c6, 0x2323ac4b3b3da015}, {0xae397d8aa96c1b77, 0xabec975e0a0d081a},
+    {0xd9c7dced53c72255, 0x96e7bd358c904a21}, {0x881cea14545c7575, 0x7e50d64177da2e54},
+    {0xaa242499697392d2, 0xdde50bd1d5d0b9e9}, {0xd4ad2dbfc3d07787, 0x955e4ec64b44e864},
+    {0x84ec3c97da624ab4, 0xbd5af13bef0b113e}, {0xa6274bbdd0fadd61, 0xecb1ad8aeacdd58e},
+    {0xcfb11ead453994ba, 0x67de18eda5814af2}, {0x81ceb32c4b43fcf4, 0x80eacf948770ced7},
+    {0xa2425ff75e14fc31, 0xa1258379a94d028d}, {0xcad2f7f5359a3b3e, 0x096ee45813a04330},
+    {0xfd87b5f28300ca0d, 0x8bca9d6e188853fc}, {0x9e74d1b791e07e48, 0x775ea264cf55347d},
+    {0xc612062576589dda, 0x95364afe032a819d}, {0xf79687aed3eec551, 0x3a83ddbd83f52204},
+    {0x9abe14cd44753b52, 0xc4926a9672793542}, {0xc16d9a0095928a27, 0x75b7053c0f178293},
+    {0xf1c90080baf72cb1, 0x5324c68b12dd6338}, {0x971da05074da7bee, 0xd3f6fc16ebca5e03},
+    {0xbce5086492111aea, 0x88f4bb1ca6bcf584}, {0xec1e4a7db69561a5, 0x2b31e9e3d06c32e5},
+    {0x9392ee8e921d5d07, 0x3aff322e62439fcf}, {0xb877aa3236a4b449, 0x09befeb9fad487c2},
+    {0xe69594bec44de15b, 0x4c2ebe687989a9b3}, {0x901d7cf73ab0acd9, 0x0f9d37014bf60a10},
+    {0xb424dc35095cd80f, 0x538484c19ef38c94}, {0xe12e13424bb40e13, 0x2865a5f206b06fb9},
+    {0x8cbccc096f5088cb, 0xf93f87b7442e45d3}, {0xafebff0bcb24aafe, 0xf78f69a51539d748},
+    {0xdbe6fecebdedd5be, 0xb573440e5a884d1b}, {0x89705f4136b4a597, 0x31680a88f8953030},
+    {0xabcc77118461cefc, 0xfdc20d2b36ba7c3d}, {0xd6bf94d5e57a42bc, 0x3d32907604691b4c},
+    {0x8637bd05af6c69b5, 0xa63f9a49c2c1b10f}, {0xa7c5ac471b478423, 0x0fcf80dc33721d53},
+    {0xd1b71758e219652b, 0xd3c36113404ea4a8}, {0x83126e978d4fdf3b, 0x645a1cac083126e9},
+    {0xa3d70a3d70a3d70a, 0x3d70a3d70a3d70a3}, {0xcccccccccccccccc, 0xcccccccccccccccc},
+    {0x8000000000000000, 0x0000000000000000}, {0xa000000000000000, 0x0000000000000000},
+    {0xc800000000000000, 0x0000000000000000}, {0xfa00000000000000, 0x0000000000000000},
+    {0x9c40000000000000, 0x0000000000000000}, {0xc350000000000000, 0x0000000000000000},
+    {0xf424000000000000, 0x0000000000000000}, {0x9896800000000000, 0x0000000000000000},
+    {0xbebc200000000000, 0x0000000000000000}, {0xee6b280000000000, 0x0000000000000000},
+    {0x9502f90000000000, 0x0000000000000000}, {0xba43b74000000000, 0x0000000000000000},
+    {0xe8d4a51000000000, 0x0000000000000000}, {0x9184e72a00000000, 0x0000000000000000},
+    {0xb5e620f480000000, 0x0000000000000000}, {0xe35fa931a0000000, 0x0000000000000000},
+    {0x8e1bc9bf04000000, 0x0000000000000000}, {0xb1a2bc2ec5000000, 0x0000000000000000},
+    {0xde0b6b3a76400000, 0x0000000000000000}, {0x8ac7230489e80000, 0x0000000000000000},
+    {0xad78ebc5ac620000, 0x0000000000000000}, {0xd8d726b7177a8000, 0x0000000000000000},
+    {0x878678326eac9000, 0x0000000000000000}, {0xa968163f0a57b400, 0x0000000000000000},
+    {0xd3c21bcecceda100, 0x0000000000000000}, {0x84595161401484a0, 0x0000000000000000},
+    {0xa56fa5b99019a5c8, 0x0000000000000000}, {0xcecb8f27f4200f3a, 0x0000000000000000},
+    {0x813f3978f8940984, 0x4000000000000000}, {0xa18f07d736b90be5, 0x5000000000000000},
+    {0xc9f2c9cd04674ede, 0xa400000000000000}, {0xfc6f7c4045812296, 0x4d00000000000000},
+    {0x9dc5ada82b70b59d, 0xf020000000000000}, {0xc5371912364ce305, 0x6c28000000000000},
+    {0xf684df56c3e01bc6, 0xc732000000000000}, {0x9a130b963a6c115c, 0x3c7f400000000000},
+    {0xc097ce7bc90715b3, 0x4b9f100000000000}, {0xf0bdc21abb48db20, 0x1e86d40000000000},
+    {0x96769950b50d88f4, 0x1314448000000000}, {0xbc143fa4e250eb31, 0x17d955a000000000},
+    {0xeb194f8e1ae525fd, 0x5dcfab0800000000}, {0x92efd1b8d0cf37be, 0x5aa1cae500000000},
+    {0xb7abc627050305ad, 0xf14a3d9e40000000}, {0xe596b7b0c643c719, 0x6d9ccd05d0000000},
+    {0x8f7e32ce7bea5c6f, 0xe4820023a2000000}, {0xb35dbf821ae4f38b, 0xdda2802c8a800000},
+    {0xe0352f62a19e306e, 0xd50b2037ad200000}, {0x8c213d9da502de45, 0x4526f422cc340000},
+    {0xaf298d050e4395d6, 0x9670b12b7f410000}, {0xdaf3f04651d47b4c, 0x3c0cdd765f114000},
+    {0x88d8762bf324cd0f, 0xa5880a69fb6ac800}, {0xab0e93b6efee0053, 0x8eea0d047a457a00},
+    {0xd5d238a4abe98068, 0x72a4904598d6d880}, {0x85a36366eb71f041, 0x47a6da2b7f864750},
+    {0xa70c3c40a64e6c51, 0x999090b65f67d924}, {0xd0cf4b50cfe20765, 0xfff4b4e3f741cf6d},
+    {0x82818f1281ed449f, 0xbff8f10e7a8921a4}, {0xa321f2d7226895c7, 0xaff72d52192b6a0d},
+    {0xcbea6f8ceb02bb39, 0x9bf4f8a69f764490}, {0xfee50b7025c36a08, 0x02f236d04753d5b4},
+    {0x9f4f2726179a2245, 0x01d762422c946590}, {0xc722f0ef9d80aad6, 0x424d3ad2b7b97ef5},
+    {0xf8ebad2b84e0d58b, 0xd2e0898765a7deb2}, {0x9b934c3b330c8577, 0x63cc55f49f88eb2f},
+    {0xc2781f49ffcfa6d5, 0x3cbf6b71c76b25fb}, {0xf316271c7fc3908a, 0x8bef464e3945ef7a},
+    {0x97edd871cfda3a56, 0x97758bf0e3cbb5ac}, {0xbde94e8e43d0c8ec, 0x3d52eeed1cbea317},
+    {0xed63a231d4c4fb27, 0x4ca7aaa863ee4bdd}, {0x945e455f24fb1cf8, 0x8fe8caa93e74ef6a},
+    {0xb975d6b6ee39e436, 0xb3e2fd538e122b44}, {0xe7d34c64a9c85d44, 0x60dbbca87196b616},
+    {0x90e40fbeea1d3a4a, 0xbc8955e946fe31cd}, {0xb51d13aea4a488dd, 0x6babab6398bdbe41},
+    {0xe264589a4dcdab14, 0xc696963c7eed2dd1}, {0x8d7eb76070a08aec, 0xfc1e1de5cf543ca2},
+    {0xb0de65388cc8ada8, 0x3b25a55f43294bcb}, {0xdd15fe86affad912, 0x49ef0eb713f39ebe},
+    {0x8a2dbf142dfcc7ab, 0x6e3569326c784337}, {0xacb92ed9397bf996, 0x49c2c37f07965404},
+    {0xd7e77a8f87daf7fb, 0xdc33745ec97be906}, {0x86f0ac99b4e8dafd, 0x69a028bb3ded71a3},
+    {0xa8acd7c0222311bc, 0xc40832ea0d68ce0c}, {0xd2d80db02aabd62b, 0xf50a3fa490c30190},
+    {0x83c7088e1aab65db, 0x792667c6da79e0fa}, {0xa4b8cab1a1563f52, 0x577001b891185938},
+    {0xcde6fd5e09abcf26, 0xed4c0226b55e6f86}, {0x80b05e5ac60b6178, 0x544f8158315b05b4},
+    {0xa0dc75f1778e39d6, 0x696361ae3db1c721}, {0xc913936dd571c84c, 0x03bc3a19cd1e38e9},
+    {0xfb5878494ace3a5f, 0x04ab48a04065c723}, {0x9d174b2dcec0e47b, 0x62eb0d64283f9c76},
+    {0xc45d1df942711d9a, 0x3ba5d0bd324f8394}, {0xf5746577930d6500, 0xca8f44ec7ee36479},
+    {0x9968bf6abbe85f20, 0x7e998b13cf4e1ecb}, {0xbfc2ef456ae276e8, 0x9e3fedd8c321a67e},
+    {0xefb3ab16c59b14a2, 0xc5cfe94ef3ea101e}, {0x95d04aee3b80ece5, 0xbba1f1d158724a12},
+    {0xbb445da9ca61281f, 0x2a8a6e45ae8edc97}, {0xea1575143cf97226, 0xf52d09d71a3293bd},
+    {0x924d692ca61be758, 0x593c2626705f9c56}, {0xb6e0c377cfa2e12e, 0x6f8b2fb00c77836c},
+    {0xe498f455c38b997a, 0x0b6dfb9c0f956447}, {0x8edf98b59a373fec, 0x4724bd4189bd5eac},
+    {0xb2977ee300c50fe7, 0x58edec91ec2cb657}, {0xdf3d5e9bc0f653e1, 0x2f2967b66737e3ed},
+    {0x8b865b215899f46c, 0xbd79e0d20082ee74}, {0xae67f1e9aec07187, 0xecd8590680a3aa11},
+    {0xda01ee641a708de9, 0xe80e6f4820cc9495}, {0x884134fe908658b2, 0x3109058d147fdcdd},
+    {0xaa51823e34a7eede, 0xbd4b46f0599fd415}, {0xd4e5e2cdc1d1ea96, 0x6c9e18ac7007c91a},
+    {0x850fadc09923329e, 0x03e2cf6bc604ddb0}, {0xa6539930bf6bff45, 0x84db8346b786151c},
+    {0xcfe87f7cef46ff16, 0xe612641865679a63}, {0x81f14fae158c5f6e, 0x4fcb7e8f3f60c07e},
+    {0xa26da3999aef7749, 0xe3be5e330f38f09d}, {0xcb090c8001ab551c, 0x5cadf5bfd3072cc5},
+    {0xfdcb4fa002162a63, 0x73d9732fc7c8f7f6}, {0x9e9f11c4014dda7e, 0x2867e7fddcdd9afa},
+    {0xc646d63501a1511d, 0xb281e1fd541501b8}, {0xf7d88bc24209a565, 0x1f225a7ca91a4226},
+    {0x9ae757596946075f, 0x3375788de9b06958}, {0xc1a12d2fc3978937, 0x0052d6b1641c83ae},
+    {0xf209787bb47d6b84, 0xc0678c5dbd23a49a}, {0x9745eb4d50ce6332, 0xf840b7ba963646e0},
+    {0xbd176620a501fbff, 0xb650e5a93bc3d898}, {0xec5d3fa8ce427aff, 0xa3e51f138ab4cebe},
 };
 
 /* 64 x 64 -> 128-bit product: returns the high word, stores the low one. */
@@ -468,14 +483,14 @@ static inline int lemire(uint64_t w, int64_t q, int neg, double *out)
 	}
 	if (be < 1 || be > 2046)
 		return -1;
-	bits = ((uint64_t)be << 52) | (mant & ((1ULL << 52) - 1)) | ((uint64_t)!!neg << 63);
+	bits = ((uint64_t)be << 52) | (mant & ((1ULL << 52) - 1)) | ((uint64_t) !!neg << 63);
 	memcpy(out, &bits, sizeof(*out));
 	return 0;
 }
 
 /* The value of decoded text [s, e) when the fast paths cannot give it: strtod on a
  * NUL-terminated copy. */
-static int convert_slow(const struct dec *d, const char *s, const char *e, double *out)
+static int convert_slow(const char *s, const char *e, double *out)
 {
 	char local[LOCAL_NUM], *buf = local, *stop;
 	size_t len = (size_t)(e - s);
@@ -520,7 +535,7 @@ static ALWAYS_INLINE int convert(const struct dec *d, const char *s, const char 
 #endif
 	if (!d->trunc && d->q >= P5_QMIN && d->q <= P5_QMAX && !lemire(d->w, d->q, d->neg, out))
 		return 0;
-	return convert_slow(d, s, e, out);
+	return convert_slow(s, e, out);
 }
 
 /* Parse a whole cell [p, end): blanks, a number, blanks. */
@@ -549,9 +564,8 @@ int col_csv_parse_double(const char *s, size_t len, double *out)
 int col_csv_is_missing(const char *s, size_t len)
 {
 	static const char *const tokens[] = {
-		"NA",	  "NaN",	 "nan",	 "N/A",	    "null",	"?",	    "#N/A", "#N/A N/A",
-		"#NA",	  "-1.#IND", "-1.#QNAN", "-NaN",    "-nan",	"1.#IND",   "1.#QNAN",
-		"<NA>",	  "NULL",	 "n/a",
+	    "NA",      "NaN",      "nan",  "N/A",  "null",   "?",       "#N/A", "#N/A N/A", "#NA",
+	    "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "NULL",     "n/a",
 	};
 	size_t i;
 
@@ -657,7 +671,7 @@ static int load(struct col_csv *c, char *err, size_t errlen)
 			goto out;
 		}
 		c->maplen = (size_t)st.st_size;
-		c->map = mmap(NULL, c->maplen, PROT_READ, MAP_PRIVATE, fd, 0);
+		c->map = mmap(NULL, c->maplen, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 		if (c->map == MAP_FAILED) {
 			c->map = NULL;
 			c->maplen = 0;
@@ -712,14 +726,13 @@ static const char *close_quote(const char *p, const char *end, int *esc)
 	}
 }
 
+/* Newlines in [p, end): quoted cells are short, so a plain loop beats memchr calls. */
 static size_t count_nl(const char *p, const char *end)
 {
 	size_t n = 0;
 
-	while ((p = memchr(p, '\n', (size_t)(end - p)))) {
-		n++;
-		p++;
-	}
+	for (; p < end; p++)
+		n += *p == '\n';
 	return n;
 }
 
@@ -727,9 +740,9 @@ static size_t count_nl(const char *p, const char *end)
 struct recinfo {
 	size_t next; /* offset of the next record (past the line end) */
 	size_t ncells;
-	size_t nl; /* newlines inside quoted cells */
+	size_t nl;      /* newlines inside quoted cells */
 	size_t esc_max; /* longest quoted cell holding a "" escape, quotes included */
-	int lone_cr; /* an unquoted cell holds a CR */
+	int lone_cr;    /* an unquoted cell holds a CR */
 };
 
 /* Scan the record at offset pos (line) with quotes honoured. c->ncols and c->names may still
@@ -764,17 +777,20 @@ static int scan_record(const struct col_csv *c, size_t pos, size_t line, struct 
 				break;
 			}
 			if (*p != ',') {
-				msg(err, errlen, "%s:%zu: unexpected text after closing quote in %s",
-				    c->path, line + ri->nl,
-				    colname(c, ri->ncells - 1, cn, sizeof(cn)));
+				msg(err, errlen,
+				    "%s:%zu: unexpected text after closing quote in %s", c->path,
+				    line + ri->nl, colname(c, ri->ncells - 1, cn, sizeof(cn)));
 				return -EINVAL;
 			}
 		} else {
-			while (p < end && *p != ',' && *p != '\n') {
-				/* a CR right before the LF ends the line; any other is data */
-				ri->lone_cr |= *p == '\r' && p + 1 < end && p[1] != '\n';
+			const char *s = p;
+
+			while (p < end && *p != ',' && *p != '\n')
 				p++;
-			}
+			/* a CR right before the LF ends the line; any other is data, and a
+			 * sign of CR line ends when in the header (ncols still 0) */
+			for (; !c->ncols && s < p && !ri->lone_cr; s++)
+				ri->lone_cr = *s == '\r' && s + 1 < end && s[1] != '\n';
 			if (p == end || *p == '\n')
 				break;
 		}
@@ -896,7 +912,8 @@ static int read_header(struct col_csv *c, size_t *next, size_t *line, char *err,
 		off += len + 1;
 		c->names[j] = name;
 		if (memchr(name, '\0', len)) {
-			msg(err, errlen, "%s:1: column %zu name contains a NUL byte", c->path, j + 1);
+			msg(err, errlen, "%s:1: column %zu name contains a NUL byte", c->path,
+			    j + 1);
 			return -EINVAL;
 		}
 		for (h = hash_name(name) & c->hmask; c->hash[h]; h = (h + 1) & c->hmask) {
@@ -974,8 +991,7 @@ static void ragged(const struct col_csv *c, size_t line, size_t found, char *err
 }
 
 /* A blank line at pos: 1 when only blank lines follow (the data ends), else an error. */
-static int blank_line(const struct col_csv *c, size_t pos, size_t line, char *err,
-		      size_t errlen)
+static int blank_line(const struct col_csv *c, size_t pos, size_t line, char *err, size_t errlen)
 {
 	if (only_blank_lines(c->data + pos, c->data + c->size))
 		return 1;
@@ -1032,7 +1048,7 @@ static inline void block_masks(const char *p, uint64_t *nl, uint64_t *cm, uint64
  * next record at next. Returns 0, 1 when it is blank and only blank lines follow, or a
  * negative errno. */
 static ALWAYS_INLINE int plain_record(struct col_csv *c, struct ix *ix, size_t start, size_t lend,
-			       size_t next, size_t cells, char *err, size_t errlen)
+				      size_t next, size_t cells, char *err, size_t errlen)
 {
 	size_t cend = lend;
 	int r;
@@ -1057,7 +1073,7 @@ static int index_plain(struct col_csv *c, struct ix *ix, size_t *pos, char *err,
 {
 	size_t size = c->size, start = *pos, b = *pos, commas = 0;
 	char tail[64];
-	int r = 0;
+	int r;
 
 	while (b < size) {
 		const char *blk = c->data + b;
@@ -1110,7 +1126,8 @@ static int index_quoted(struct col_csv *c, struct ix *ix, size_t pos, char *err,
 	int r;
 
 	while (pos < c->size) {
-		if (d[pos] == '\n' || (d[pos] == '\r' && (pos + 1 == c->size || d[pos + 1] == '\n'))) {
+		if (d[pos] == '\n' ||
+		    (d[pos] == '\r' && (pos + 1 == c->size || d[pos + 1] == '\n'))) {
 			r = blank_line(c, pos, ix->line, err, errlen);
 			return r < 0 ? r : 0;
 		}
@@ -1143,7 +1160,7 @@ static int index_quoted(struct col_csv *c, struct ix *ix, size_t pos, char *err,
 /* Build the record index of the data records that start at offset pos. */
 static int index_records(struct col_csv *c, size_t pos, char *err, size_t errlen)
 {
-	struct ix ix = { .cap = 1024, .line = c->first_line };
+	struct ix ix = {.cap = 1024, .line = c->first_line};
 	int r;
 
 	/* guess the row count from the first record's length to avoid most reallocs */
@@ -1230,8 +1247,6 @@ int col_csv_open(const char *path, struct col_csv **out, char *err, size_t errle
 			goto out;
 		}
 	}
-	if (c->map) /* the column parsers walk the file front to back, in a few streams */
-		madvise(c->map, c->maplen, MADV_WILLNEED);
 	*out = c;
 	c = NULL;
 out:
@@ -1312,7 +1327,7 @@ const char *col_csv_cell(const struct col_csv *c, size_t row, size_t col, size_t
 struct job {
 	const struct col_csv *c;
 	const size_t *slot; /* slot[j]: which out[] column j goes to, or NONE */
-	size_t walk; /* cells to walk in each row: the last wanted column + 1 */
+	size_t walk;        /* cells to walk in each row: the last wanted column + 1 */
 	double *const *out;
 	size_t row0, row1;
 	size_t bad_row, bad_col; /* first bad cell, bad_row == NONE when none */
@@ -1328,23 +1343,29 @@ static ALWAYS_INLINE int parse_cell(const char **pp, const char *end, double *v)
 
 	if (p < end && *p != '"') {
 		/* usual case: parse straight from the record; the number must end the cell */
-		const char *s = p;
+		const char *t;
 
 		while (p < end && is_blank(*p))
 			p++;
 		e = decode(p, end, &d);
-		if (e) {
-			const char *t = e;
-
-			while (t < end && is_blank(*t))
-				t++;
-			if ((t == end || *t == ',') && !convert(&d, p, e, v)) {
-				*pp = t < end ? t + 1 : end;
-				return 0;
-			}
+		for (t = e; t && t < end && is_blank(*t); t++)
+			;
+		if (t && (t == end || *t == ',') && !convert(&d, p, e, v)) {
+			*pp = t < end ? t + 1 : end;
+			return 0;
 		}
-		p = s;
+	} else if (p < end) {
+		/* a quoted number with nothing else inside: "1.5", */
+		e = decode(p + 1, end, &d);
+		if (e && e < end && *e == '"' && (e + 1 == end || e[1] == ',') &&
+		    !convert(&d, p + 1, e, v)) {
+			*pp = e + 1 < end ? e + 2 : end;
+			return 0;
+		}
 	}
+	/* XXX: a number over LOCAL_NUM bytes whose strtod copy cannot be allocated (-ENOMEM)
+	 * is reported as a bad cell here. */
+	p = *pp;
 	next_cell(&p, end, &cs, &ce, &esc);
 	*pp = p;
 	if (esc) /* a "" escape: neither a number nor a missing-value token */
@@ -1377,6 +1398,20 @@ static void *run_job(void *arg)
 	size_t r, j;
 
 	jb->bad_row = NONE;
+	if (jb->walk == 1) { /* one column, the first: the common single-feature case */
+		double *o = jb->out[jb->slot[0]];
+
+		for (r = jb->row0; r < jb->row1; r++) {
+			const char *p = c->data + c->rec[r];
+
+			if (parse_cell(&p, rec_end(c, r), &o[r])) {
+				jb->bad_row = r;
+				jb->bad_col = 0;
+				return NULL;
+			}
+		}
+		return NULL;
+	}
 	for (r = jb->row0; r < jb->row1; r++) {
 		const char *p = c->data + c->rec[r], *end = rec_end(c, r);
 
@@ -1411,12 +1446,12 @@ static size_t nthreads(size_t nrows, size_t walk)
 	return n > MAX_THREADS ? MAX_THREADS : (size_t)n;
 }
 
-int col_csv_columns_double(const struct col_csv *c, const size_t *cols, size_t ncols,
-			   double **out, size_t *bad_row, size_t *bad_col)
+int col_csv_columns_double(const struct col_csv *c, const size_t *cols, size_t ncols, double **out,
+			   size_t *bad_row, size_t *bad_col)
 {
 	struct job jobs[MAX_THREADS];
 	pthread_t tid[MAX_THREADS];
-	int started[MAX_THREADS] = { 0 };
+	int started[MAX_THREADS] = {0};
 	size_t *slot = NULL, walk = 0, k, t, nt;
 	int ret = 0;
 
@@ -1442,7 +1477,7 @@ int col_csv_columns_double(const struct col_csv *c, const size_t *cols, size_t n
 			slot[cols[k]] = k;
 	nt = nthreads(c->nrows, walk);
 	for (t = 0; t < nt; t++) {
-		jobs[t] = (struct job){ .c = c, .slot = slot, .walk = walk, .out = out };
+		jobs[t] = (struct job){.c = c, .slot = slot, .walk = walk, .out = out};
 		jobs[t].row0 = c->nrows / nt * t;
 		jobs[t].row1 = t + 1 == nt ? c->nrows : c->nrows / nt * (t + 1);
 	}
@@ -1480,8 +1515,7 @@ int col_csv_column_double(const struct col_csv *c, size_t col, double *out, size
 	return col_csv_columns_double(c, &col, 1, &out, bad_row, NULL);
 }
 
-void col_csv_cell_error(const struct col_csv *c, size_t row, size_t col, char *err,
-			size_t errlen)
+void col_csv_cell_error(const struct col_csv *c, size_t row, size_t col, char *err, size_t errlen)
 {
 	char cn[SHOW_BUF + 16], text[4 * 40 + 4];
 	const char *s;

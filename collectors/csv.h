@@ -30,13 +30,14 @@
 struct col_csv; /* opaque */
 
 /* Open and index path. On success stores a new handle in *out and returns 0. On failure
- * returns -ENOENT/-EACCES/-EIO (unreadable), -EINVAL (empty file, no header, ragged row,
- * an unterminated quote, a duplicate column name), -ENOMEM or -EFBIG, and writes one message
- * to err[0..errlen) naming the file, line and column, e.g. "data.csv:12: expected 14 cells,
- * found 13". err may be NULL when errlen is 0; the message is truncated to fit and always
- * NUL-terminated. The path is copied. Regular files are mmap()ed (do not truncate one while
- * it is open: reading a page past the new end raises SIGBUS); pipes and other files are
- * read() into memory. Message formats (path as given):
+ * returns -ENOENT/-EACCES/-EIO (unreadable: -ENOENT also for ENOTDIR, -EACCES also for
+ * EPERM, -EIO for anything else such as a directory), -EINVAL (empty file, no header,
+ * ragged row, an unterminated quote, a duplicate column name), -ENOMEM or -EFBIG, and writes
+ * one message to err[0..errlen) naming the file, line and column, e.g. "data.csv:12:
+ * expected 14 cells, found 13". err may be NULL when errlen is 0; the message is truncated
+ * to fit and always NUL-terminated. The path is copied. Regular files are mmap()ed (do not
+ * truncate one while it is open: reading a page past the new end raises SIGBUS); pipes and
+ * other files are read() into memory. Message formats (path as given):
  *   "x.csv: could not open: <strerror>"     "x.csv: could not read: <strerror>"
  *   "x.csv: file is empty"                   "x.csv: out of memory"
  *   "x.csv:1: header line is empty"          "x.csv:1: duplicate column name \"age\""
@@ -45,7 +46,8 @@ struct col_csv; /* opaque */
  *   "x.csv:12: expected 14 cells, found 13"  "x.csv:12: expected 14 cells, found an empty line"
  *   "x.csv:7: unterminated quoted cell in column \"age\""    (line where the quote opens)
  *   "x.csv:7: unexpected text after closing quote in column \"age\""
- * (header lines say "column 3", 1-based, instead of a name). */
+ * (header lines say "column 3", 1-based, instead of a name). A name inside a message has
+ * control bytes shown as \xNN, '"' and '\\' escaped, and is cut after 60 bytes with "...". */
 int col_csv_open(const char *path, struct col_csv **out, char *err, size_t errlen) COL_MUSTCHECK;
 void col_csv_close(struct col_csv *c); /* NULL is a no-op */
 
@@ -104,15 +106,14 @@ int col_csv_column_double(const struct col_csv *c, size_t col, double *out,
  * Runs on up to min(online CPUs, 8) threads (pthreads, split by rows) when the file has
  * at least 20000 rows and the job is large enough; otherwise in the calling thread.
  * Thread-safe: it never writes to c. */
-int col_csv_columns_double(const struct col_csv *c, const size_t *cols, size_t ncols,
-			   double **out, size_t *bad_row, size_t *bad_col) COL_MUSTCHECK;
+int col_csv_columns_double(const struct col_csv *c, const size_t *cols, size_t ncols, double **out,
+			   size_t *bad_row, size_t *bad_col) COL_MUSTCHECK;
 
 /* Write the message for a cell that col_csv_column(s)_double rejected to err[0..errlen)
  * (truncated to fit, NUL-terminated), in the style of col_csv_open:
  *   "x.csv:12: column \"age\": not a number: \"12a\""
  *   "x.csv:12: column \"age\": number out of range: \"1e999\""
  * The cell text is quoted with control bytes shown as \xNN and cut after 40 bytes. */
-void col_csv_cell_error(const struct col_csv *c, size_t row, size_t col, char *err,
-			size_t errlen);
+void col_csv_cell_error(const struct col_csv *c, size_t row, size_t col, char *err, size_t errlen);
 
 #endif /* COLLECTORS_CSV_H */

@@ -495,9 +495,10 @@ static int parse_segments(struct col_schema *s, const cJSON *ss, struct col_diag
 		s->seg[i] = col_xstrndup(g->valuestring, strlen(g->valuestring));
 		s->nseg = i + 1;
 		if (hash_add(s, s->seg[i], SEG_BIT | (uint32_t)(i + 1))) {
-			long f = col_schema_find(s, s->seg[i], strlen(s->seg[i]), &(int){0});
+			int is_seg = 0;
+			long f = col_schema_find(s, s->seg[i], strlen(s->seg[i]), &is_seg);
 
-			if (f >= 0)
+			if (f >= 0 && !is_seg)
 				diag_set(diag, ptr, "\"%.128s\" is already a feature (/features/%ld)",
 					 s->seg[i], f);
 			else

@@ -120,7 +120,7 @@ int mon_audit_append(PGconn *c, const char *actor, const char *action, const cha
 		ret = fail_stmt(c, r, "could not lock the audit chain");
 		goto out;
 	}
-	last = PQexec(c, "SELECT encode(hash, 'hex') FROM audit_log ORDER BY id DESC LIMIT 1");
+	last = PQexec(c, "SELECT encode(hash, 'hex') FROM audit_log ORDER BY audit_log.id DESC LIMIT 1");
 	if (PQresultStatus(last) != PGRES_TUPLES_OK) {
 		ret = fail_stmt(c, last, "could not read the last audit row");
 		goto out;
@@ -213,7 +213,7 @@ int mon_audit_verify(PGconn *c, struct mon_audit_verdict *v)
 	r = PQexec(c, "DECLARE audit_chain NO SCROLL CURSOR FOR SELECT id::text, " 
 		      "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, "
 		      "action, target, remote, outcome, detail::text, encode(prev_hash, 'hex'), "
-		      "encode(hash, 'hex') FROM audit_log ORDER BY id");
+		      "encode(hash, 'hex') FROM audit_log ORDER BY audit_log.id");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		ret = fail_stmt(c, r, "could not read the audit log");
 		goto out;
@@ -391,8 +391,8 @@ void mon_api_audit_list(struct mon_http_req *req, struct mon_http_resp *resp)
 			 "SELECT id::text, " 
 			 "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, "
 			 "action, target, remote, outcome, detail::text, encode(hash, 'hex') "
-			 "FROM audit_log WHERE ($2::bigint = 0 OR id < $2::bigint) "
-			 "ORDER BY id DESC LIMIT $1::int",
+			 "FROM audit_log WHERE ($2::bigint = 0 OR audit_log.id < $2::bigint) "
+			 "ORDER BY audit_log.id DESC LIMIT $1::int",
 			 2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		failed = mon_server_db_fail(req, resp, c, r, "could not list the audit log");

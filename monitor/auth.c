@@ -399,7 +399,7 @@ int mon_token_main(int argc, char **argv)
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	const char *database = NULL, *config = NULL, *role_s = NULL, *name = NULL, *cmd;
-	char token[MON_TOKEN_LEN + 1], used[MON_TOKEN_NAME_MAX + 1], actor[160];
+	char actor[160];
 	enum mon_role role = MON_ROLE_NONE;
 	struct mon_db *db = NULL;
 	PGconn *c = NULL;
@@ -470,6 +470,8 @@ int mon_token_main(int argc, char **argv)
 		return 1;
 	cli_actor(actor, sizeof(actor));
 	if (!strcmp(cmd, "create")) {
+		char token[MON_TOKEN_LEN + 1], used[MON_TOKEN_NAME_MAX + 1];
+
 		ret = mon_auth_token_create(c, name, role, actor, "local", token, used);
 		if (!ret) {
 			printf("%s\n", token);
@@ -519,11 +521,12 @@ void mon_api_token_create(struct mon_http_req *req, struct mon_http_resp *resp)
 	char token[MON_TOKEN_LEN + 1], used[MON_TOKEN_NAME_MAX + 1];
 	const cJSON *jname, *jrole;
 	enum mon_role role;
-	cJSON *body, *doc;
+	cJSON *body = NULL, *doc;
 	PGconn *c = NULL;
 	int ret;
 
-	body = cJSON_ParseWithLength(req->body, req->body_len);
+	if (mon_http_body_json(req, resp, &body))
+		return;
 	if (!cJSON_IsObject(body)) {
 		mon_http_problem(resp, 400, "invalid-json", "", "the body must be a JSON object");
 		goto out;

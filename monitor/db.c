@@ -102,6 +102,14 @@ void mon_db_close(struct mon_db *db)
 	free(db);
 }
 
+/* Server notices (e.g. "relation already exists, skipping") go to the debug log, not to
+ * stderr as libpq would print them. */
+static void on_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	log_debug(LOG_PREFIX "server notice: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
 /* Our defaults come first so that the caller's conninfo, expanded from dbname, wins. */
 static PGconn *connect_new(const struct mon_db *db)
 {
@@ -110,9 +118,14 @@ static PGconn *connect_new(const struct mon_db *db)
 			      "fallback_application_name", "dbname", NULL};
 	const char *vals[] = {"2", "1", "10", "5", "3", "vigil", db->conninfo, NULL};
 
+	PGconn *c;
+
 	if (!*db->conninfo)
 		keys[6] = vals[6] = NULL;
-	return PQconnectdbParams(keys, vals, 1);
+	c = PQconnectdbParams(keys, vals, 1);
+	if (c)
+		PQsetNoticeProcessor(c, on_notice, NULL);
+	return c;
 }
 
 /* An idle connection may have been closed by the server since it was given back: a closed
@@ -145,12 +158,18 @@ static void note_failure(struct mon_db *db, PGconn *c)
 	atomic_fetch_add(&db->errors, 1);
 	atomic_store(&db->up, 0);
 	snprintf(msg, sizeof(msg), "%s", c ? PQerrorMessage(c) : "out of memory");
-	while ((nl = strchr(msg, '\n')) != NULL)
+	while ((nl = strpbrk(msg, "\n\t")) != NULL)
 		*nl = ' ';
-	if (mon_ratelimit_fail(&db->rl, &skipped))
-		log_err(LOG_PREFIX "could not connect to database: %s(%lu similar messages "
+	for (nl = msg + strlen(msg); nl > msg && nl[-1] == ' ';)
+		*--nl = '\0';
+	if (!mon_ratelimit_fail(&db->rl, &skipped))
+		return;
+	if (skipped)
+		log_err(LOG_PREFIX "could not connect to database: %s (%lu similar messages "
 			"suppressed)",
 			msg, skipped);
+	else
+		log_err(LOG_PREFIX "could not connect to database: %s", msg);
 }
 
 static void note_success(struct mon_db *db)

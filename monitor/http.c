@@ -8,8 +8,10 @@
  *                   Content-Length against max_body_bytes. Any failure is answered right
  *                   away (MHD then discards the body and closes the connection), so an
  *                   unauthenticated or oversized upload is never buffered.
- *   upload calls    append the body, up to the limit; past it (a chunked body that lied
- *                   about nothing), answer 413 at once if MHD lets us, else drop the rest.
+ *   upload calls    append the body, up to the limit. Past it (a chunked body, which
+ *                   announces no length) the buffer is freed and the rest dropped; 413
+ *                   goes out when the body ends (MHD cannot answer mid-upload), or the
+ *                   connection is closed once another max_body_bytes were dropped.
  *   last call       run the handler and queue its response.
  *
  * Per-request state lives in a struct request from the first call to the
@@ -62,6 +64,7 @@ struct request {
 	int answered; /* a response is queued */
 	int too_large;
 	size_t limit;
+	size_t dropped; /* body bytes thrown away after too_large */
 	char *body;
 	size_t len, cap;
 	char *params; /* NUL-separated copies of the path parameters */
@@ -295,7 +298,6 @@ static enum MHD_Result send_resp(struct request *st, struct MHD_Connection *conn
 	const struct mon_cfg *cfg = mon_server_cfg(st->h->srv);
 	struct MHD_Response *r;
 	enum MHD_Result ok;
-	char retry[32];
 	int status = resp->status ? resp->status : 500;
 
 	if (status == 500 && !resp->body)
@@ -314,6 +316,8 @@ static enum MHD_Result send_resp(struct request *st, struct MHD_Connection *conn
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	if (status == 503 || resp->retry_after > 0) {
+		char retry[32];
+
 		snprintf(retry, sizeof(retry), "%d",
 			 resp->retry_after > 0 ? resp->retry_after : (int)cfg->retry_after_s);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
@@ -509,15 +513,23 @@ static enum MHD_Result upload(struct request *st, struct MHD_Connection *conn, c
 	size_t n = *size;
 
 	*size = 0;
-	if (st->too_large || st->answered)
+	if (st->answered)
 		return MHD_YES;
+	if (st->too_large) {
+		st->dropped += n;
+		if (st->dropped > st->limit) {
+			st->status = 413; /* for the metrics: the client gets a closed connection */
+			return MHD_NO;
+		}
+		return MHD_YES;
+	}
 	if (n > st->limit - st->len) {
 		free(st->body);
 		st->body = NULL;
 		st->len = st->cap = 0;
 		st->too_large = 1;
-		/* MHD refuses a response in the middle of an upload: the rest is read and
-		 * dropped, and 413 goes out at the end */
+		/* MHD 0.9.75 refuses a response in the middle of an upload (tried): the rest
+		 * is read and dropped, and 413 goes out when the body ends */
 		return MHD_YES;
 	}
 	if (st->len + n + 1 > st->cap) {
@@ -606,9 +618,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
 		log_debug(LOG_PREFIX "request from %s ended early (code %d)", st->remote, (int)toe);
-	if (st->status)
+	if (st->status) {
+		double secs = mon_now() - st->start;
+
 		mon_metrics_observe_request(h->srv->metrics, st->route, st->req.method, st->status,
-					    mon_now() - st->start);
+					    secs);
+		/* the access log names the route pattern, never the raw path or query */
+		log_debug(LOG_PREFIX "%s %s %d %.1f ms from %s as %s", st->req.method,
+			  st->route < mon_http_nroutes ? mon_http_routes[st->route].pattern
+						       : "(unmatched)",
+			  st->status, secs * 1e3, st->remote,
+			  st->req.who.name[0] ? st->req.who.name : "-");
+	}
 	mon_metrics_in_flight(h->srv->metrics, -1);
 	free(st->body);
 	free(st->params);
@@ -619,7 +640,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* --- the daemon -------------------------------------------------------------------------- */
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0))) on_mhd_log(void *cls, const char *fmt,
+								 va_list ap)
 {
 	char buf[512];
 	size_t n;
@@ -683,13 +705,13 @@ int mon_http_start(struct mon_server *srv, struct mon_http **out)
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->d = MHD_start_daemon(
-		flags, (uint16_t)portn, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
+		flags, (uint16_t)portn, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+		on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
 		(struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_connections_per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER,
-		on_mhd_log, NULL, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 	if (!h->d) {
 		log_err(LOG_PREFIX "could not listen on %s (address in use, or not permitted)",
 			cfg->listen);

@@ -1,17 +1,37 @@
-# monitor/local.mk - the vigil binary: CLI subcommands and (later) the daemon
+# monitor/local.mk - the vigil binary: CLI subcommands and the daemon
 noinst_LIBRARIES += %D%/libmonitor.a
 %C%_libmonitor_a_SOURCES = \
 	%D%/common.h \
 	%D%/cli.c %D%/cli.h \
 	%D%/drift_report.c %D%/drift_report.h \
 	%D%/perf_report.c %D%/perf_report.h \
-	%D%/render.c %D%/render.h
-%C%_libmonitor_a_CPPFLAGS = $(AM_CPPFLAGS) $(GSL_CFLAGS) $(CJSON_CFLAGS)
-%C%_libmonitor_a_CFLAGS = $(AM_CFLAGS) -O2
-MONITOR_LIBS = monitor/libmonitor.a
+	%D%/render.c %D%/render.h \
+	%D%/log.c %D%/log.h \
+	%D%/cfg.c %D%/cfg.h \
+	%D%/metrics.c %D%/metrics.h \
+	%D%/db.c %D%/db.h \
+	%D%/audit.c %D%/audit.h \
+	%D%/auth.c %D%/auth.h \
+	%D%/migrate.c %D%/migrate.h \
+	%D%/http.c %D%/http.h \
+	%D%/api_platform.c %D%/api_platform.h \
+	%D%/pgtext.c %D%/pgtext.h \
+	%D%/store_models.c %D%/store_models.h \
+	%D%/store_ingest.c %D%/store_ingest.h \
+	%D%/routes_models.c %D%/routes_models.h \
+	%D%/routes_ingest.c %D%/routes_ingest.h \
+	%D%/routes.c \
+	%D%/tasks.c \
+	%D%/server.c %D%/server.h
+# VIGIL_SRCDIR/VIGIL_BINDIR: an uninstalled vigil finds its migrations in the source tree
+%C%_libmonitor_a_CPPFLAGS = $(AM_CPPFLAGS) $(GSL_CFLAGS) $(CJSON_CFLAGS) $(MHD_CFLAGS) \
+	$(PQ_CFLAGS) $(GNUTLS_CFLAGS) \
+	-DVIGIL_SRCDIR='"$(abs_top_srcdir)"' -DVIGIL_BINDIR='"$(bindir)"'
+%C%_libmonitor_a_CFLAGS = $(AM_CFLAGS) -O2 -pthread
+MONITOR_LIBS = monitor/libmonitor.a $(MHD_LIBS) $(PQ_LIBS) $(GNUTLS_LIBS)
 
 bin_PROGRAMS += vigil
 vigil_SOURCES = %D%/main.c
-vigil_CPPFLAGS = $(AM_CPPFLAGS) $(GSL_CFLAGS) $(CJSON_CFLAGS)
+vigil_CPPFLAGS = $(AM_CPPFLAGS) $(GSL_CFLAGS) $(CJSON_CFLAGS) $(MHD_CFLAGS) $(PQ_CFLAGS)
 vigil_CFLAGS = $(AM_CFLAGS) -O2 -pthread
 vigil_LDADD = $(MONITOR_LIBS) $(COLLECTORS_LIBS) $(STATS_LIBS) $(CJSON_LIBS)

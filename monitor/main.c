@@ -7,7 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "monitor/api_platform.h"
+#include "monitor/audit.h"
+#include "monitor/auth.h"
 #include "monitor/cli.h"
+#include "monitor/migrate.h"
+#include "monitor/server.h"
 
 static const char usage[] =
 	"usage: vigil COMMAND [options]\n"
@@ -16,6 +21,13 @@ static const char usage[] =
 	"  drift     distribution shift of every feature between a reference and a current file\n"
 	"  perf      performance with confidence intervals, overall and per subgroup\n"
 	"  estimate  label-free performance estimate (CBPE) of an unlabelled file\n"
+	"\n"
+	"the service (each takes --database URL, or VIGIL_DATABASE_URL):\n"
+	"  serve     run the monitoring daemon (HTTP API, /metrics, /readyz)\n"
+	"  migrate   apply the database schema migrations\n"
+	"  token     create, revoke or list API tokens\n"
+	"  audit     verify the audit log's hash chain (audit verify)\n"
+	"  routes    list the HTTP routes the daemon serves\n"
 	"\n"
 	"vigil COMMAND --help shows a command's options; vigil --version the version.\n";
 
@@ -26,6 +38,11 @@ static const struct {
 	{"drift", mon_cli_drift},
 	{"perf", mon_cli_perf},
 	{"estimate", mon_cli_estimate},
+	{"serve", mon_serve_main},
+	{"migrate", mon_migrate_main},
+	{"token", mon_token_main},
+	{"audit", mon_audit_main},
+	{"routes", mon_api_routes_main},
 };
 
 int main(int argc, char **argv)
@@ -47,6 +64,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "vigil: unknown command \"%s\"\n%s", argv[1], usage);
+	fprintf(stderr, "vigil: unknown command \"%s\" (vigil --help lists the commands)\n", argv[1]);
 	return 2;
 }

@@ -191,9 +191,10 @@ struct sbuf {
 static void __attribute__((format(printf, 2, 3))) sb_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	for (;;) {
+		int n;
+
 		va_start(ap, fmt);
 		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
 		va_end(ap);
@@ -238,7 +239,6 @@ static void render_process(struct sbuf *b)
 	struct rusage ru;
 	struct rlimit rl;
 	long pages = 0, rss = 0;
-	unsigned long fds = 0;
 	FILE *f;
 	DIR *d;
 
@@ -262,6 +262,8 @@ static void render_process(struct sbuf *b)
 	}
 	d = opendir("/proc/self/fd");
 	if (d) {
+		unsigned long fds = 0;
+
 		while (readdir(d))
 			fds++;
 		closedir(d);

@@ -149,6 +149,8 @@ static void *maint_main(void *arg)
 			const struct mon_server_task *t = &mon_server_tasks[i];
 			int ret;
 
+			if (!t->fn)
+				continue;
 			if (due[i] > now) {
 				if (due[i] < next)
 					next = due[i];
@@ -486,7 +488,9 @@ int mon_serve_main(int argc, char **argv)
 					 limit);
 				break;
 			}
-			if (sigtimedwait(&sigs, NULL, &zero) > 0) {
+			int again = sigtimedwait(&sigs, NULL, &zero);
+
+			if (again == SIGTERM || again == SIGINT) {
 				log_warn(LOG_PREFIX "second signal; stopping without waiting");
 				break;
 			}

@@ -19,7 +19,7 @@
 
 #include "monitor/auth.h"
 #include "monitor/common.h"
-#include "monitor/config.h"
+#include "monitor/cfg.h"
 #include "monitor/db.h"
 #include "monitor/http.h"
 #include "monitor/metrics.h"

@@ -6,8 +6,8 @@
 # Runs apt-get as root; as another user it only says what is missing.
 set -eu
 pkgs="build-essential autoconf automake autoconf-archive pkg-config
-libgsl-dev libopenblas-dev libcjson-dev libmicrohttpd-dev libpq-dev check libsubunit-dev
-valgrind jq postgresql-15 curl ca-certificates"
+libgsl-dev libopenblas-dev libcjson-dev libmicrohttpd-dev libpq-dev libgnutls28-dev check libsubunit-dev
+valgrind jq postgresql-15 prometheus curl ca-certificates"
 if [ "${1:-}" = "--bench" ]; then
 	pkgs="$pkgs python3-numpy python3-scipy python3-sklearn python3-pandas time"
 fi

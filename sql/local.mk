@@ -1,1 +1,5 @@
-# sql/local.mk - filled in by the monitor service
+# sql/local.mk - the schema migrations, installed to $(pkgdatadir)/sql and applied in name
+# order by `vigil migrate` and at `vigil serve` start (see monitor/migrate.h)
+sqldir = $(pkgdatadir)/sql
+dist_sql_DATA = \
+	%D%/0001_init.sql

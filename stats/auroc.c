@@ -19,13 +19,19 @@
  * of squared deviations S2 - S1^2 / m is formed exactly at the end: no cancellation, no
  * second pass, and the AUROC is an exact integer ratio.
  *
- * The sort: one most-significant-digit pass scatters (order-preserving key, group << 1 |
- * label) pairs into 2^16 buckets by the 16 highest bits in which the keys differ; each
- * bucket, small enough to stay in cache, is then finished by an LSD radix sort and swept
- * at once, while it is still in cache. Equal keys share a bucket, so no tie block spans
- * two. This is the layout of stats/sort.c, but carrying label and group with the key makes
- * the sweep read memory sequentially, where stats_argsort would leave a permutation to
- * gather three arrays through.
+ * The sort: each observation becomes one 64-bit word, its order-preserving key above
+ * its tag (group << 1 | label). One most-significant-digit pass scatters the words into
+ * 2^top buckets by the `top` highest bits in which the keys differ (top grows with n, for
+ * buckets of some 4096 words if the keys spread evenly); the word keeps the key bits
+ * below the digit. Each bucket is then sorted on its own and swept at once, while it is
+ * still in cache: by an LSD radix sort over just the bits in which its keys differ, or,
+ * if it holds more than CACHE_N words (scores crowded on a narrow range, heavy ties),
+ * first split again by another MSD pass. Equal keys share a bucket, so no tie block spans
+ * two. This is the layout of stats/sort.c, but carrying label and group inside the word
+ * makes every pass sequential and 8 bytes wide, where stats_argsort would leave a
+ * permutation to gather three arrays through. The tag takes 1 + log2(ngroups) bits, at
+ * most 16: beyond 2^15 groups they are taken in batches of 2^15, one pass over the data
+ * each.
  */
 #include "stats/auroc.h"
 #include "stats/interval.h"
@@ -36,11 +42,14 @@
 
 #define TOP_BITS_MIN 4
 #define TOP_BITS_MAX 16
-#define BATCH_GROUPS (1u << 15) /* group << 1 | label fits in 16 bits */
-#define SMALL_N 48		/* insertion sort below this bucket size */
-#define WIDE_N 8192		/* 11-bit LSD digits from this bucket size, 8-bit below */
-#define CNT_SIZE (6 * (1u << 11)) /* 11-bit digits over <= 60 bits; 8-bit: 8 x 256 */
-#define MAX_N (UINT32_C(1) << 31) /* a_i <= 2n must square within 64 bits */
+#define BATCH_GROUPS (1u << 15)    /* group << 1 | label fits in 16 bits */
+#define SMALL_N 48                 /* insertion sort below this bucket size */
+#define WIDE_N 8192                /* 11-bit LSD digits from this bucket size, 8-bit below */
+#define CACHE_N 65536              /* a larger bucket takes another MSD pass first */
+#define MSD_MAX_BITS 11            /* digit width of those passes */
+#define MSD_LEVELS 6               /* of MSD passes below the top level */
+#define CNT_SIZE ((size_t)6 << 11) /* 11-bit digits over <= 60 bits; 8-bit: 8 x 256 */
+#define MAX_N (UINT32_C(1) << 31)  /* a_i <= 2n must square within 64 bits */
 
 /* 128-bit unsigned arithmetic in portable C, for the exact sums of squares. */
 struct u128 {
@@ -85,10 +94,10 @@ static double sq_dev(uint64_t c, uint64_t s1, struct u128 s2)
 }
 
 struct group_acc {
-	size_t n[2];	   /* class sizes: [0] negatives, [1] positives */
+	size_t n[2];       /* class sizes: [0] negatives, [1] positives */
 	size_t below[2];   /* members of each class with a score below the current tie block */
-	size_t blk[2];	   /* members of each class in the current tie block */
-	uint64_t s1[2];	   /* sums of the placement numerators: [1] of 2n V10 over positives,
+	size_t blk[2];     /* members of each class in the current tie block */
+	uint64_t s1[2];    /* sums of the placement numerators: [1] of 2n V10 over positives,
 			    * [0] of 2m V01 over negatives */
 	struct u128 s2[2]; /* sums of their squares */
 };
@@ -100,9 +109,9 @@ static uint64_t order_key(double x)
 {
 	uint64_t u;
 
-	if (x == 0.0)
-		x = 0.0;
 	memcpy(&u, &x, sizeof(u));
+	if (u == UINT64_C(1) << 63) /* -0.0 */
+		u = 0;
 	return (u >> 63) ? ~u : u | (UINT64_C(1) << 63);
 }
 
@@ -128,25 +137,17 @@ static unsigned top_bit(uint64_t v)
 	return b;
 }
 
-/* Sort the n words *wp by their key bits (bit lo and up; below lo is the tag), LSD with
- * digits of at most 8 or (for large n) 11 bits over just the range of bits in which the
- * keys differ, ping-ponging with the scratch ws; a pass in which every word has the same
- * digit is skipped. *wp ends up at the sorted copy. cnt is CNT_SIZE counters of scratch. */
-static void sort_low(uint64_t **wp, uint64_t *ws, size_t n, unsigned lo, size_t *cnt)
+/* Sort the n words *wp by their key bits (bit lo and up; below lo is the tag) whose
+ * differing bits are diff (the OR of all w[i] ^ w[0], shifted right by lo, non-zero): LSD
+ * with digits of at most 8 or (for large n) 11 bits over just that range of bits,
+ * ping-ponging with the scratch ws; a pass in which every word has the same digit is
+ * skipped. *wp ends up at the sorted copy. cnt is CNT_SIZE counters of scratch. */
+static void sort_low(uint64_t **wp, uint64_t *ws, size_t n, unsigned lo, uint64_t diff, size_t *cnt)
 {
-	uint64_t *w = *wp, *wt, diff = 0;
 	unsigned dmax = n >= WIDE_N ? 11 : 8, first, bits, npass, dbits, p;
+	uint64_t *w = *wp, *wt;
 	size_t dsize, dmask, i;
 
-	if (n < SMALL_N) {
-		insertion_sort(w, n);
-		return;
-	}
-	for (i = 1; i < n; i++)
-		diff |= w[i] ^ w[0];
-	diff >>= lo;
-	if (!diff)
-		return; /* one tie block */
 	first = top_bit(diff & -diff);
 	bits = top_bit(diff) + 1 - first;
 	npass = (bits + dmax - 1) / dmax;
@@ -159,13 +160,14 @@ static void sort_low(uint64_t **wp, uint64_t *ws, size_t n, unsigned lo, size_t 
 		for (p = 0; p < npass; p++)
 			cnt[p * dsize + ((w[i] >> (lo + p * dbits)) & dmask)]++;
 	for (p = 0; p < npass; p++) {
-		size_t *off = cnt + p * dsize, sum = 0, c, d;
+		size_t *off = cnt + p * dsize, sum = 0, d;
 		unsigned shift = lo + p * dbits;
 
 		if (off[(w[0] >> shift) & dmask] == n)
 			continue;
 		for (d = 0; d < dsize; d++) {
-			c = off[d];
+			size_t c = off[d];
+
 			off[d] = sum;
 			sum += c;
 		}
@@ -226,6 +228,57 @@ static void sweep(const uint64_t *w, size_t n, unsigned tb, struct group_acc *ac
 	}
 }
 
+/* Sort the bucket w[0..n) and sweep it, in order; ws is n words of scratch. A bucket of
+ * at most CACHE_N words (or with a single key) is sorted by sort_low at once; a larger
+ * one is split again by its own highest differing bits into sub-buckets of some 4096
+ * words, which recurse with the roles of w and ws swapped. For uniform scores a direct
+ * LSD sort is cheaper than one more level; for crowded or heavily tied keys the split
+ * isolates the tie blocks and leaves little to sort. A level takes 5 to MSD_MAX_BITS bits
+ * off the range; past MSD_LEVELS levels (contrived data) sort_low takes over whatever the
+ * size. pool holds the levels' counters, 2^MSD_MAX_BITS + 1 each; cnt is sort_low's. */
+static void sort_bucket(uint64_t *w, uint64_t *ws, size_t n, unsigned tb, struct group_acc *acc,
+			size_t *pool, unsigned level, size_t *cnt)
+{
+	uint64_t diff = 0, *sorted = w;
+	size_t i, b, nb, start, *off;
+	unsigned dbits, shift;
+
+	if (n < SMALL_N) {
+		insertion_sort(w, n);
+		sweep(w, n, tb, acc);
+		return;
+	}
+	for (i = 1; i < n; i++)
+		diff |= w[i] ^ w[0];
+	diff >>= tb;
+	if (!diff || n <= CACHE_N || level >= MSD_LEVELS) {
+		if (diff)
+			sort_low(&sorted, ws, n, tb, diff, cnt);
+		sweep(sorted, n, tb, acc);
+		return;
+	}
+	dbits = 1 + top_bit(n / 4096);
+	dbits = dbits > MSD_MAX_BITS ? MSD_MAX_BITS : dbits;
+	shift = top_bit(diff) + 1 > dbits ? top_bit(diff) + 1 - dbits : 0;
+	shift += tb;
+	nb = (size_t)1 << dbits;
+	off = pool + level * (((size_t)1 << MSD_MAX_BITS) + 1);
+	memset(off, 0, (nb + 1) * sizeof(*off));
+	for (i = 0; i < n; i++)
+		off[((w[i] >> shift) & (nb - 1)) + 1]++;
+	for (b = 0; b < nb; b++)
+		off[b + 1] += off[b];
+	for (i = 0; i < n; i++)
+		ws[off[(w[i] >> shift) & (nb - 1)]++] = w[i];
+	/* off[b] is now the end of sub-bucket b */
+	for (b = 0, start = 0; b < nb; b++) {
+		if (off[b] > start)
+			sort_bucket(ws + start, w + start, off[b] - start, tb, acc, pool, level + 1,
+				    cnt);
+		start = off[b];
+	}
+}
+
 /* Finish group a; -EDOM when a class has fewer than two members (DeLong's sample
  * variances divide by m - 1 and n - 1; pROC returns NA there). */
 static int finish(const struct group_acc *a, double z, struct stats_auroc *out)
@@ -258,9 +311,9 @@ static int finish(const struct group_acc *a, double z, struct stats_auroc *out)
  * `top` aims at buckets of some 4096 words (with scratch, cache-sized) and is at least
  * tb, so that the word holds the remaining key bits (hb + 1 - top <= 64 - tb). words and
  * off (2^TOP_BITS_MAX + 1) are scratch. */
-static int sort_sweep(const double *score, const uint8_t *label, const uint32_t *group,
-		      size_t n, uint32_t g0, uint32_t gcount, int hb, struct group_acc *acc,
-		      uint64_t *words, size_t *off, size_t *cnt)
+static int sort_sweep(const double *score, const uint8_t *label, const uint32_t *group, size_t n,
+		      uint32_t g0, uint32_t gcount, int hb, struct group_acc *acc, uint64_t *words,
+		      size_t *off, size_t *pool, size_t *cnt)
 {
 	unsigned tb = 1 + top_bit(2 * (uint64_t)gcount - 1), top = TOP_BITS_MIN, shift = 0;
 	uint64_t lowmask, *scratch = NULL;
@@ -303,12 +356,12 @@ static int sort_sweep(const double *score, const uint8_t *label, const uint32_t 
 			return -ENOMEM;
 	}
 	for (b = 0, start = 0; b < nb; b++) {
-		uint64_t *w = words + start;
 		size_t len = off[b] - start;
 
-		if (len > 1 && shift > 0)
-			sort_low(&w, scratch, len, tb, cnt);
-		sweep(w, len, tb, acc);
+		if (len > 0 && shift > 0)
+			sort_bucket(words + start, scratch, len, tb, acc, pool, 0, cnt);
+		else if (len > 0)
+			sweep(words + start, len, tb, acc); /* one key */
 		start = off[b];
 	}
 	free(scratch);
@@ -317,24 +370,24 @@ static int sort_sweep(const double *score, const uint8_t *label, const uint32_t 
 
 /* The common body: group == NULL puts everyone in group 0 (ngroups must then be 1).
  * Groups are taken BATCH_GROUPS at a time, each batch a pass over the data. */
-static int auroc_groups(const double *score, const uint8_t *label, const uint32_t *group,
-			size_t n, size_t ngroups, double conf, struct stats_auroc *out,
-			int *status)
+static int auroc_groups(const double *score, const uint8_t *label, const uint32_t *group, size_t n,
+			size_t ngroups, double conf, struct stats_auroc *out, int *status)
 {
 	uint64_t *words = NULL, kmin = UINT64_MAX, kmax = 0;
-	size_t *off = NULL, *cnt = NULL, i, g;
+	size_t *off = NULL, *pool = NULL, *cnt = NULL, i, g;
 	struct group_acc *acc = NULL;
 	int ret = 0, hb = -1;
 	double z;
 
-	if (!score || !label || !out || !status || ngroups == 0 || ngroups >= MAX_N ||
-	    n >= MAX_N || !(conf > 0.0 && conf < 1.0))
+	if (!score || !label || !out || !status || ngroups == 0 || ngroups >= MAX_N || n >= MAX_N ||
+	    !(conf > 0.0 && conf < 1.0))
 		return -EINVAL;
 	acc = calloc(ngroups, sizeof(*acc));
 	off = malloc(((size_t)1 << TOP_BITS_MAX) * sizeof(*off) + sizeof(*off));
+	pool = malloc(MSD_LEVELS * (((size_t)1 << MSD_MAX_BITS) + 1) * sizeof(*pool));
 	cnt = malloc(CNT_SIZE * sizeof(*cnt));
 	words = malloc((n ? n : 1) * sizeof(*words));
-	if (!acc || !off || !cnt || !words) {
+	if (!acc || !off || !pool || !cnt || !words) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -357,7 +410,7 @@ static int auroc_groups(const double *score, const uint8_t *label, const uint32_
 		size_t gcount = ngroups - g < BATCH_GROUPS ? ngroups - g : BATCH_GROUPS;
 
 		ret = sort_sweep(score, label, group, n, (uint32_t)g, (uint32_t)gcount, hb, acc + g,
-				 words, off, cnt);
+				 words, off, pool, cnt);
 		if (ret)
 			goto out;
 	}
@@ -367,6 +420,7 @@ static int auroc_groups(const double *score, const uint8_t *label, const uint32_
 out:
 	free(words);
 	free(cnt);
+	free(pool);
 	free(off);
 	free(acc);
 	return ret;

@@ -101,7 +101,7 @@ static void loglik_eval(const double *x, const uint8_t *y, size_t n, double a, d
 {
 	size_t i;
 
-	*r = (struct loglik){ 0 };
+	*r = (struct loglik){0};
 	for (i = 0; i < n; i++) {
 		double eta = a + b * x[i];
 		double e = exp(-fabs(eta)), inv = 1.0 / (1.0 + e);
@@ -155,11 +155,9 @@ int stats_logistic_recalibration(const double *p, const uint8_t *y, size_t n, do
 			max0 = fmax(max0, x[i]);
 		}
 	}
-	if (n1 == 0 || n1 == n || max0 <= min1 || max1 <= min0) {
-		ret = -EDOM;
+	ret = -EDOM; /* until converged */
+	if (n1 == 0 || n1 == n || max0 <= min1 || max1 <= min0)
 		goto out;
-	}
-	ret = -EDOM;
 	loglik_eval(x, y, n, a, b, &cur);
 	for (it = 0; it < RECAL_MAX_ITER; it++) {
 		double det = cur.h00 * cur.h11 - cur.h01 * cur.h01;
@@ -170,7 +168,8 @@ int stats_logistic_recalibration(const double *p, const uint8_t *y, size_t n, do
 			goto out;
 		da = (cur.h11 * cur.g0 - cur.h01 * cur.g1) / det;
 		db = (cur.h00 * cur.g1 - cur.h01 * cur.g0) / det;
-		done = fabs(da) <= RECAL_TOL * (1.0 + fabs(a)) && fabs(db) <= RECAL_TOL * (1.0 + fabs(b));
+		done = fabs(da) <= RECAL_TOL * (1.0 + fabs(a)) &&
+		       fabs(db) <= RECAL_TOL * (1.0 + fabs(b));
 		/* near the optimum the change in ll is below its rounding error: allow that much */
 		for (h = 0; h < RECAL_MAX_HALVINGS; h++, t *= 0.5) {
 			loglik_eval(x, y, n, a + t * da, b + t * db, &trial);

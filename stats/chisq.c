@@ -23,7 +23,7 @@ static double expected(uint64_t r, uint64_t c, double total)
 int stats_chisq_2xk(const size_t *ref, const size_t *cur, size_t k, struct stats_chisq *out)
 {
 	uint64_t r0 = 0, r1 = 0;
-	double total, stat = 0.0;
+	double total, stat = 0.0, p;
 
 	if (!ref || !cur || !out || k == 0)
 		return -EINVAL;
@@ -55,8 +55,11 @@ int stats_chisq_2xk(const size_t *ref, const size_t *cur, size_t k, struct stats
 	}
 	if (!isfinite(stat))
 		return -EDOM;
+	p = gsl_cdf_chisq_Q(stat, (double)(k - 1));
+	if (!(p >= 0.0 && p <= 1.0))
+		return -EDOM;
 	out->statistic = stat;
 	out->dof = k - 1;
-	out->p_value = gsl_cdf_chisq_Q(stat, (double)(k - 1));
+	out->p_value = p;
 	return 0;
 }

@@ -16,8 +16,13 @@ struct stats_chisq {
 };
 
 /* ref[0..k), cur[0..k): counts per category; every category must have a non-zero column
- * total (-EINVAL otherwise), and both row totals must be > 0. k == 1 gives statistic 0,
- * dof 0 and p 1. */
+ * total (-EINVAL otherwise), and both row totals must be > 0 (-EINVAL), as scipy raises
+ * for a zero expected frequency. k == 1 gives statistic 0, dof 0 and p 1. The p-value is
+ * gsl_cdf_chisq_Q. GSL reports trouble through its global error handler, which aborts by
+ * default: with ~10^6 categories and a statistic near the dof its incomplete gamma raises
+ * "error in large x asymptotic" (the value returned is still right), so programs must
+ * call gsl_set_error_handler_off() first, as STYLE section 4 requires of main().
+ * Returns 0, -EINVAL, or -EDOM if the statistic overflows or GSL returns no probability. */
 int stats_chisq_2xk(const size_t *ref, const size_t *cur, size_t k,
 		    struct stats_chisq *out) STATS_MUSTCHECK;
 

@@ -2,8 +2,18 @@
  * stats/ks.h - two-sample Kolmogorov-Smirnov test
  *
  * D = sup_x |F_n(x) - G_m(x)|. p-value as scipy.stats.ks_2samp(method='auto',
- * alternative='two-sided'): exact when max(n, m) <= 10000, otherwise the asymptotic
- * Kolmogorov distribution with en = n*m/(n+m) (Hodges 1958; Smirnov 1939).
+ * alternative='two-sided') of scipy 1.10: exact when max(n, m) <= 10000 (Hodges 1958
+ * lattice-path counting; if rounding puts it outside [0, 1], scipy's fallback to the
+ * asymptotic value is reproduced and exact = 0), otherwise scipy.stats.kstwo.sf(D, en),
+ * the finite-sample one-sample Kolmogorov distribution at en = round(n m / (n + m))
+ * (Smirnov 1939; Simard & L'Ecuyer 2011) -- not the limiting kstwobign series.
+ *
+ * Cost: two radix sorts and a linear merge, plus the p-value. The exact n != m path is
+ * O(max(n, m) * min(n, m) * D) (up to ~1e8 steps, a few tenths of a second, for
+ * n, m ~ 10^4 and a large D; scipy has the same cost); n == m is O(n). The asymptotic
+ * path is O(1) except in the range 2.2 <= en D^2 < 370 where scipy sums up to en terms of
+ * the one-sided Smirnov series (~40 ms at en = 5e5, about 25x faster than scipy) and for
+ * tiny D at en <= 1e5 (Durbin matrix, <= 117 x 117).
  */
 #ifndef STATS_KS_H
 #define STATS_KS_H

@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: MIT
  * stats/mmd.c - MMD^2_u between two multivariate samples, with a permutation p-value
  *
- * The kept rows are pooled (reference first, N = n + m), standardised by the reference, and
- * one dsyrk writes their Gram matrix into the upper triangle of an N x N buffer. The squared
- * distances ||a||^2 + ||b||^2 - 2 a.b between reference rows give the bandwidth; then the
- * Gaussian kernel K overwrites the Gram matrix in place, and the observed statistic is summed
- * in double while K is made. A permutation only changes which pooled rows count as
+ * The kept rows are pooled (reference first, N = n + m) and standardised by the reference.
+ * Three BLAS calls (two dsyrk, one dgemm) write the Gram entry a.b of every pair of pooled
+ * rows once, into the strict upper triangle of the kernel matrix K, stored in ~N^2/2
+ * doubles (struct kmat). The squared distances ||a||^2 + ||b||^2 - 2 a.b between reference
+ * rows give the bandwidth (their lower median, found through a histogram); then the
+ * Gaussian kernel overwrites the Gram entries in place, and the observed statistic is
+ * summed in double on the way. A permutation only changes which pooled rows count as
  * "reference": with the 0/1 assignment vector a (n ones), U the strict upper triangle of K,
  * c = K 1 and S = 1^T K 1 (K has a unit diagonal),
  *
- *	a^T K a = 2 a^T (U + I) a - n,	Sum_XY = c^T a - a^T K a,	Sum_YY = S - a^T K a - 2 Sum_XY,
+ *	a^T K a = 2 a^T (U + I) a - n,	Sum_XY = c^T a - a^T K a,
+ *	Sum_YY = S - a^T K a - 2 Sum_XY,
  *
- * so a batch of assignments, one per column of B, costs one dtrmm (B := (U + I) B) and a dot
- * product per column: N^2 multiply-adds per permutation on a matrix read once per batch,
+ * so a batch of assignments, one per column of B, costs B := (U + I) B (two dtrmm and a
+ * dgemm, N^2 multiply-adds per column, K read once per batch) and a dot product per column,
  * instead of a kernel evaluation per pair and permutation. The observed assignment is the
- * batch's first column, so it is compared with the permuted ones on the same footing.
+ * first column, so it is compared with the permuted ones on the same footing.
  */
 #include "config.h"
 
@@ -50,13 +53,14 @@ typedef int64_t v4i __attribute__((vector_size(4 * sizeof(int64_t))));
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-/* dst[0..4) = exp(ngamma * src[0..4)) for ngamma * src <= 0 (dst may be src), to ~1 ulp (max relative error 4.3e-16
- * against glibc over [-60, 0]). Written with vector types because GCC will not vectorise a
- * call to exp() or the clamp's select without -ffast-math, which would also break NaN
- * handling elsewhere. x = k ln2 + r, |r| <= ln2/2 (Cody-Waite split of ln2), exp(r) by its
- * degree-13 Taylor polynomial in Estrin form (truncation 4e-18), 2^k built in the exponent
- * bits. Arguments below -708 are clamped there: exp(-708) = 3.3e-308 stands for anything
- * smaller, an absolute error no kernel sum can see. */
+/* dst[0..4) = exp(ngamma * src[0..4)) for ngamma * src <= 0 (dst may be src), to ~1 ulp (max
+ * relative error 4.3e-16 against glibc over [-60, 0]). Written with vector types because
+ * GCC vectorises neither a call to exp() without -ffast-math (which would also break NaN
+ * tests) nor the clamp's select without -fno-trapping-math. x = k ln2 + r, |r| <= ln2/2
+ * (Cody-Waite split of ln2), exp(r) by its degree-13 Taylor polynomial in Estrin form
+ * (truncation 4e-18), 2^k built in the exponent bits. Arguments below -708 are clamped
+ * there: exp(-708) = 3.3e-308 stands for anything smaller, an absolute error no kernel sum
+ * can see. */
 ALWAYS_INLINE void exp_neg4(double *dst, const double *src, double ngamma)
 {
 	const v4d lim = {-708.0, -708.0, -708.0, -708.0};
@@ -81,15 +85,15 @@ ALWAYS_INLINE void exp_neg4(double *dst, const double *src, double ngamma)
 	memcpy(dst, &q0, sizeof(q0));
 }
 
-/* dst[0..len) = exp(ngamma * src[0..len)), src holding squared distances; each value is also
- * added to cs[0..len) (column sums) and their sum is returned; dst may be src (in a fixed order: two 4-lane
- * accumulators, then the tail). */
+/* dst[0..len) = exp(ngamma * src[0..len)), src holding squared distances (dst may be src).
+ * Each value is also added to cs[0..len) (column sums), and their sum is returned, summed in
+ * a fixed order (two 4-lane accumulators, then the tail) whatever the instruction set. */
 ALWAYS_INLINE double kernel_seg_body(double *dst, const double *src, double *restrict cs,
 				     size_t len, double ngamma)
 {
 	v4d acc0 = {0, 0, 0, 0}, acc1 = {0, 0, 0, 0}, e, c;
-	double tmp[4], s;
-	size_t j, l;
+	double tmp[8], s;
+	size_t j;
 
 	for (j = 0; j + 8 <= len; j += 8) {
 		exp_neg4(dst + j, src + j, ngamma);
@@ -107,13 +111,13 @@ ALWAYS_INLINE double kernel_seg_body(double *dst, const double *src, double *res
 	}
 	acc0 += acc1;
 	s = (acc0[0] + acc0[1]) + (acc0[2] + acc0[3]);
-	for (; j < len; j += 4) {
-		size_t w = len - j < 4 ? len - j : 4;
-
+	if (j < len) {
+		/* the last 1..7 values, zero-padded */
 		memset(tmp, 0, sizeof(tmp));
-		memcpy(tmp, src + j, w * sizeof(double));
+		memcpy(tmp, src + j, (len - j) * sizeof(double));
 		exp_neg4(tmp, tmp, ngamma);
-		for (l = 0; l < w; l++) {
+		exp_neg4(tmp + 4, tmp + 4, ngamma);
+		for (size_t l = 0; j + l < len; l++) {
 			dst[j + l] = tmp[l];
 			cs[j + l] += tmp[l];
 			s += tmp[l];
@@ -144,16 +148,14 @@ ALWAYS_INLINE size_t dist_seg_body(double *restrict v, const double *restrict r,
  * bits between the two (FMA contraction), so they are reproducible per machine. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_AVX2_CLONE 1
-__attribute__((target("avx2,fma"))) static double kernel_seg_avx2(double *dst, const double *src,
-								   double *restrict cs, size_t len,
-								   double ngamma)
+__attribute__((target("avx2,fma"))) static double
+kernel_seg_avx2(double *dst, const double *src, double *restrict cs, size_t len, double ngamma)
 {
 	return kernel_seg_body(dst, src, cs, len, ngamma);
 }
 
-__attribute__((target("avx2,fma"))) static size_t dist_seg_avx2(double *restrict v,
-								 const double *restrict r,
-								 double ri, size_t len)
+__attribute__((target("avx2,fma"))) static size_t
+dist_seg_avx2(double *restrict v, const double *restrict r, double ri, size_t len)
 {
 	return dist_seg_body(v, r, ri, len);
 }
@@ -357,8 +359,8 @@ static void kmat_gram(const struct kmat *km, const double *z, size_t du)
 	const double *z2 = z + km->h1 * du;
 
 	/* t + h2 lower, its diagonal included, is t's subdiagonal and below: clear of t's upper */
-	cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, h1, d, 1.0, z, d, 0.0,
-		    km->t + km->h2, h2);
+	cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, h1, d, 1.0, z, d, 0.0, km->t + km->h2,
+		    h2);
 	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, h2, d, 1.0, z2, d, 0.0, km->t, h2);
 	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, h1, h2, d, 1.0, z, d, z2, d, 0.0,
 		    km->k12, h2);
@@ -371,27 +373,28 @@ static void kmat_apply(const struct kmat *km, double *B, size_t N, size_t w)
 	int h1 = (int)km->h1, h2 = (int)km->h2, ld = (int)N;
 
 	/* t + h2 as a column-major h2-stride matrix: its upper triangle is K[r][c], r < c < h1 */
-	cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasUnit, h1, (int)w,
-		    1.0, km->t + km->h2, h2, B, ld);
+	cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasUnit, h1, (int)w, 1.0,
+		    km->t + km->h2, h2, B, ld);
 	/* k12 column-major is K12^T (h2 x h1) */
 	cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, h1, (int)w, h2, 1.0, km->k12, h2,
 		    B + h1, ld, 1.0, B, ld);
 	/* t column-major: its lower triangle is K[h1 + c][h1 + r], r > c */
-	cblas_dtrmm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasUnit, h2, (int)w,
-		    1.0, km->t, h2, B + h1, ld);
+	cblas_dtrmm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasUnit, h2, (int)w, 1.0,
+		    km->t, h2, B + h1, ld);
 }
 
 /* Histogram (hist != NULL: first pass, which also turns the Gram entries into squared
  * distances in place) or collect into cand those in bin `bin` (second pass): the squared
  * distances between distinct reference rows. Returns the number collected. */
-static size_t ref_dist_pass(const struct pool *pl, const struct kmat *km, size_t *hist,
-			    size_t bin, double *cand)
+static size_t ref_dist_pass(const struct pool *pl, const struct kmat *km, size_t *hist, size_t bin,
+			    double *cand)
 {
-	size_t n = pl->n, i, s, ns, j, nc = 0, j0[2], len[2];
+	size_t n = pl->n, i, s, j, nc = 0, j0[2], len[2];
 	uint64_t key;
 
 	for (i = 0; i < n; i++) {
-		ns = row_segs(km, i, n, j0, len);
+		size_t ns = row_segs(km, i, n, j0, len);
+
 		for (s = 0; s < ns; s++) {
 			double *seg = kmat_at(km, i, j0[s]);
 
@@ -512,14 +515,17 @@ out:
 	return ret;
 }
 
-/* The kernel matrix buffer, aligned to 2 MiB and offered to transparent huge pages: on 4 KiB
- * pages its first-touch faults cost more than all the permutations (n = m = 2000). */
+/* The kernel matrix buffer; from 2 MiB up aligned to 2 MiB and offered to transparent huge
+ * pages: on 4 KiB pages its first-touch faults cost more than all the permutations
+ * (n = m = 2000). */
 static double *alloc_kernel(size_t count)
 {
-	size_t bytes = count * sizeof(double);
+	size_t bytes = count * sizeof(double), huge = (size_t)1 << 21;
 	void *p = NULL;
 
-	if (posix_memalign(&p, (size_t)1 << 21, bytes))
+	if (bytes < huge)
+		return malloc(bytes);
+	if (posix_memalign(&p, huge, bytes))
 		return NULL;
 #ifdef MADV_HUGEPAGE
 	(void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure changes nothing */
@@ -733,7 +739,7 @@ int stats_mmd(const double *x, size_t n, const double *y, size_t m, size_t d,
 	double *mean = NULL, *sd = NULL, *z = NULL, *r = NULL;
 	gsl_rng *rng = NULL;
 	struct pool pl;
-	int ret = -EINVAL, sub;
+	int ret, sub;
 
 	if (!x || !y || !used || !out || !n || !m || !d)
 		return -EINVAL;
@@ -741,20 +747,19 @@ int stats_mmd(const double *x, size_t n, const double *y, size_t m, size_t d,
 		o = *opts;
 	if (!o.max_rows)
 		o.max_rows = STATS_MMD_DEFAULT_MAX_ROWS;
-	if (o.max_rows < 2 || n > SIZE_MAX / d || m > SIZE_MAX / d)
+	if (o.max_rows < 2 || o.permutations == SIZE_MAX || n > SIZE_MAX / d || m > SIZE_MAX / d)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	if (has_inf(x, n * d) || has_inf(y, m * d))
 		return -EINVAL;
 
+	ret = -ENOMEM;
 	kx = malloc(n * sizeof(*kx));
 	ky = malloc(m * sizeof(*ky));
 	mean = calloc(d, sizeof(*mean));
 	sd = calloc(d, sizeof(*sd));
-	if (!kx || !ky || !mean || !sd) {
-		ret = -ENOMEM;
+	if (!kx || !ky || !mean || !sd)
 		goto out;
-	}
 	ret = -EDOM;
 	if (!pick_features(x, n, d, used))
 		goto out;
@@ -814,6 +819,13 @@ int stats_mmd(const double *x, size_t n, const double *y, size_t m, size_t d,
 #endif
 	ret = mmd_pool(&pl, o.permutations, rng, out);
 out:
+	if (ret) {
+		/* no partial statistic: only the counts established so far stay */
+		out->mmd2 = 0.0;
+		out->sigma = 0.0;
+		out->p_value = 0.0;
+		out->permutations = 0;
+	}
 	if (rng)
 		gsl_rng_free(rng);
 	free(r);

@@ -22,7 +22,12 @@ struct stats_perf {
 };
 
 /* Evaluate n scores (each in [0, 1]) against labels in {0, 1}. conf is the interval level
- * (0.95). Returns 0, -EINVAL (n == 0) or -ENOMEM. Undefined metrics are flagged, never NaN. */
+ * (0.95). Returns 0, -EINVAL (n == 0, a NULL pointer, a score outside [0, 1] or NaN, a
+ * label > 1, a NaN threshold, conf outside (0, 1)) or -ENOMEM; out is zeroed on failure.
+ * Undefined metrics are flagged, never NaN, and left 0: has_sens/spec/ppv/npv when the
+ * denominator is 0, has_auroc when a class has fewer than two members (auroc.n_pos and
+ * n_neg are still set), has_calibration when the recalibration has no MLE. Brier and ECE
+ * are always defined. */
 int stats_perf_eval(const double *score, const uint8_t *label, size_t n, double threshold,
 		    double conf, struct stats_perf *out) STATS_MUSTCHECK;
 

@@ -32,7 +32,8 @@ static inline uint64_t key_of(double d)
 	uint64_t u;
 
 	memcpy(&u, &d, sizeof(u));
-	return u ^ ((uint64_t)-(int64_t)(u >> 63) | UINT64_C(0x8000000000000000));
+	/* negative (sign bit set): invert all bits; otherwise set the sign bit */
+	return u ^ ((0 - (u >> 63)) | UINT64_C(0x8000000000000000));
 }
 
 static inline double double_of(uint64_t k)
@@ -105,8 +106,8 @@ int stats_decile_edges_sorted(const double *sorted, size_t n, double edges[STATS
 
 /* Keys of ranks r[0..nr) (ascending, distinct, < len) of a[0..len), whose bits above
  * shift + 8 are all equal, into out[0..nr). t is len keys of scratch; a is reordered. */
-static void msd_select(uint64_t *a, uint64_t *t, size_t len, int shift, const size_t *r,
-		       size_t nr, uint64_t *out)
+static void msd_select(uint64_t *a, uint64_t *t, size_t len, int shift, const size_t *r, size_t nr,
+		       uint64_t *out)
 {
 	size_t cnt[257], rr[MAX_RANKS];
 
@@ -267,8 +268,7 @@ int stats_decile_edges(const double *x, size_t n, double edges[STATS_PSI_BINS - 
 	return 0;
 }
 
-int stats_bin_counts(const double *x, size_t n, const double *edges, size_t nedges,
-		     size_t *counts)
+int stats_bin_counts(const double *x, size_t n, const double *edges, size_t nedges, size_t *counts)
 {
 	if (!counts || (n && !x) || (nedges && !edges))
 		return -EINVAL;
@@ -336,8 +336,7 @@ static int totals(const size_t *ref, const size_t *cur, size_t k, double *tr, do
 	return 0;
 }
 
-int stats_psi_counts(const size_t *ref, const size_t *cur, size_t k, double floor,
-		     double *psi)
+int stats_psi_counts(const size_t *ref, const size_t *cur, size_t k, double floor, double *psi)
 {
 	double tr, tc, s = 0.0;
 	int ret;

@@ -36,7 +36,8 @@ static inline uint64_t key_of(double d)
 	uint64_t u;
 
 	memcpy(&u, &d, sizeof(u));
-	return u ^ ((uint64_t)-(int64_t)(u >> 63) | UINT64_C(0x8000000000000000));
+	/* negative (sign bit set): invert all bits; otherwise set the sign bit */
+	return u ^ ((0 - (u >> 63)) | UINT64_C(0x8000000000000000));
 }
 
 static inline double double_of(uint64_t k)

@@ -9,13 +9,16 @@
 #include "stats/common.h"
 
 /* Sort v[0..n) ascending in place. NaN must not be present (callers drop missing values
- * first); -0.0 sorts before +0.0. Allocates n doubles of scratch (freed before return).
- * Returns 0, or -ENOMEM. */
+ * first); -0.0 sorts before +0.0, infinities at the ends. Allocates n doubles of scratch
+ * and a 512 KiB bucket table (freed before return; nothing for n < 40).
+ * Returns 0, -EINVAL (v NULL with n > 0), or -ENOMEM. */
 int stats_sort(double *v, size_t n) STATS_MUSTCHECK;
 
 /* Sort keys ascending and return in idx[0..n) the permutation (idx[i] is the original
- * position of the i-th smallest key); the sort is stable. keys is not modified.
- * Allocates scratch. Returns 0, or -ENOMEM. */
+ * position of the i-th smallest key); the sort is stable, with -0.0 and +0.0 equal keys
+ * (as numpy.argsort(kind='stable')), so equal values keep their input order. keys is not
+ * modified; no NaN. Allocates 20 n bytes of scratch plus a 512 KiB bucket table.
+ * Returns 0, -EINVAL (NULL, or n > UINT32_MAX), or -ENOMEM. */
 int stats_argsort(const double *keys, size_t n, uint32_t *idx) STATS_MUSTCHECK;
 
 #endif /* STATS_SORT_H */

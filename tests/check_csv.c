@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define BOM "\xEF\xBB\xBF"
+
 static char tmpdir[PATH_MAX];
 static char fixtures[PATH_MAX];
 static int oldcwd = -1;
@@ -75,8 +77,7 @@ static void write_file(const char *name, const void *data, size_t len)
 }
 
 /* Write s (a C string) to name and open it; returns open's result, message in err. */
-static int open_text(const char *name, const char *s, struct col_csv **c, char *err,
-		     size_t errlen)
+static int open_text(const char *name, const char *s, struct col_csv **c, char *err, size_t errlen)
 {
 	write_file(name, s, strlen(s));
 	return col_csv_open(name, c, err, errlen);
@@ -178,7 +179,7 @@ END_TEST
 START_TEST(test_open_empty_file_fails)
 {
 	OPEN_FAILS("x.csv", "", -EINVAL, "x.csv: file is empty");
-	OPEN_FAILS("x.csv", "\xEF\xBB\xBF", -EINVAL, "x.csv: file is empty");
+	OPEN_FAILS("x.csv", BOM, -EINVAL, "x.csv: file is empty");
 	OPEN_FAILS("x.csv", "\n\r\n\n", -EINVAL, "x.csv: file is empty");
 }
 END_TEST
@@ -192,7 +193,7 @@ END_TEST
 
 START_TEST(test_open_header_only_has_no_rows)
 {
-	const char *forms[] = { "a,b\n", "a,b", "a,b\r\n", "a,b\n\n\n", "\xEF\xBB\xBF" "a,b" };
+	const char *forms[] = {"a,b\n", "a,b", "a,b\r\n", "a,b\n\n\n", BOM "a,b"};
 
 	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		struct col_csv *c = open_ok(forms[i]);
@@ -208,7 +209,7 @@ END_TEST
 
 START_TEST(test_open_bom_is_skipped)
 {
-	struct col_csv *c = open_ok("\xEF\xBB\xBF" "age,sex\n63,1\n");
+	struct col_csv *c = open_ok(BOM "age,sex\n63,1\n");
 
 	ck_assert_str_eq(col_csv_name(c, 0), "age");
 	ck_assert_int_eq(col_csv_find(c, "age"), 0);
@@ -276,7 +277,8 @@ END_TEST
 
 START_TEST(test_open_ragged_rows_fail)
 {
-	OPEN_FAILS("cur.csv", "a,b,c\n1,2,3\n4,5\n", -EINVAL, "cur.csv:3: expected 3 cells, found 2");
+	OPEN_FAILS("cur.csv", "a,b,c\n1,2,3\n4,5\n", -EINVAL,
+		   "cur.csv:3: expected 3 cells, found 2");
 	OPEN_FAILS("cur.csv", "a,b,c\n1,2,3,\n", -EINVAL, "cur.csv:2: expected 3 cells, found 4");
 	OPEN_FAILS("cur.csv", "a,b,c\n1,2,3\n4,5", -EINVAL, "cur.csv:3: expected 3 cells, found 2");
 	OPEN_FAILS("cur.csv", "a,b\n\"1,2\"\n", -EINVAL, "cur.csv:2: expected 2 cells, found 1");
@@ -326,7 +328,8 @@ START_TEST(test_open_unterminated_quote_fails)
 {
 	OPEN_FAILS("x.csv", "a,b\n1,2\n3,4\n5,6\n6,7\n8,9\n\"10,11\n12,13\n", -EINVAL,
 		   "x.csv:7: unterminated quoted cell in column \"a\"");
-	OPEN_FAILS("x.csv", "a,\"b\n1,2\n", -EINVAL, "x.csv:1: unterminated quoted cell in column 2");
+	OPEN_FAILS("x.csv", "a,\"b\n1,2\n", -EINVAL,
+		   "x.csv:1: unterminated quoted cell in column 2");
 	OPEN_FAILS("x.csv", "a,b\n1,\"\"\"", -EINVAL,
 		   "x.csv:2: unterminated quoted cell in column \"b\"");
 }
@@ -386,11 +389,11 @@ START_TEST(test_open_nul_byte_in_data_is_a_byte)
 	size_t len, bad = 0;
 	double v[2];
 
-	write_file("n.csv", "a,b\n1\0" "2,3\n4,5\n", 14);
+	write_file("n.csv", "a,b\n1\0002,3\n4,5\n", 14);
 	ck_assert_int_eq(col_csv_open("n.csv", &c, err, sizeof(err)), 0);
 	s = col_csv_cell(c, 0, 0, &len);
 	ck_assert_uint_eq(len, 3);
-	ck_assert_int_eq(memcmp(s, "1\0" "2", 3), 0);
+	ck_assert_int_eq(memcmp(s, "1\0002", 3), 0);
 	ck_assert_int_eq(col_csv_column_double(c, 0, v, &bad), -EINVAL);
 	ck_assert_uint_eq(bad, 0);
 	ck_assert_int_eq(col_csv_column_double(c, 1, v, &bad), 0);
@@ -587,7 +590,8 @@ static int ref_parse(const char *s, size_t n, struct ref *rf)
 					return -1;
 			} else {
 				for (; i < n && s[i] != ',' && s[i] != '\n'; i++) {
-					if (rec == 0 && s[i] == '\r' && i + 1 < n && s[i + 1] != '\n')
+					if (rec == 0 && s[i] == '\r' && i + 1 < n &&
+					    s[i + 1] != '\n')
 						return -1; /* lone CR in the header */
 					out[len++] = s[i];
 				}
@@ -610,7 +614,8 @@ static int ref_parse(const char *s, size_t n, struct ref *rf)
 					return -1;
 				for (size_t b = 0; b < a; b++)
 					if (rf->lens[0][a] == rf->lens[0][b] &&
-					    !memcmp(rf->cells[0][a], rf->cells[0][b], rf->lens[0][a]))
+					    !memcmp(rf->cells[0][a], rf->cells[0][b],
+						    rf->lens[0][a]))
 						return -1;
 			}
 		} else if (ncell != rf->ncols) {
@@ -627,9 +632,9 @@ static int ref_parse(const char *s, size_t n, struct ref *rf)
 static size_t random_csv(char *s, size_t cap)
 {
 	static const char alpha[] = "a,\"\n\r1,,,aa\n";
-	static const char *const cells[] = { "",	 "1",	     "a",	"\"x,y\"", "\"q\"\"\"",
-					     "\"l\nm\"", " ",	     "\"\"",	"b\"c",	   "\"\r\n\"",
-					     "2.5",	 "\"3\"",    "\xEF\xBB\xBF" };
+	static const char *const cells[] = {"",         "1",     "a",    "\"x,y\"", "\"q\"\"\"",
+					    "\"l\nm\"", " ",     "\"\"", "b\"c",    "\"\r\n\"",
+					    "2.5",      "\"3\"", BOM};
 	size_t n = 0;
 
 	if (rnd() % 2) {
@@ -653,7 +658,8 @@ static size_t random_csv(char *s, size_t cap)
 				char name[8];
 
 				if (r == 0) {
-					snprintf(name, sizeof(name), "%s%zu", j % 2 ? "\"h" : "h", j);
+					snprintf(name, sizeof(name), "%s%zu", j % 2 ? "\"h" : "h",
+						 j);
 					cl = name;
 					if (j % 2)
 						strcat(name, "\"");
@@ -703,7 +709,8 @@ START_TEST(test_open_agrees_with_a_reference_reader_on_random_input)
 		ck_assert_uint_eq(col_csv_nrows(c), rf.nrows);
 		for (size_t j = 0; j < rf.ncols; j++) {
 			ck_assert_uint_eq(strlen(col_csv_name(c, j)), rf.lens[0][j]);
-			ck_assert_int_eq(memcmp(col_csv_name(c, j), rf.cells[0][j], rf.lens[0][j]), 0);
+			ck_assert_int_eq(memcmp(col_csv_name(c, j), rf.cells[0][j], rf.lens[0][j]),
+					 0);
 		}
 		for (size_t r = 0; r < rf.nrows; r++) {
 			for (size_t j = 0; j < rf.ncols; j++) {
@@ -904,11 +911,11 @@ END_TEST
 
 START_TEST(test_is_missing_tokens)
 {
-	const char *yes[] = { "", "NA", "NaN", "nan", "N/A", "null", "?", "  ", " NA ", "\tnan",
-			      "NULL", "n/a", "#N/A", "<NA>", "-nan", "-NaN", "#NA", "1.#IND",
-			      "-1.#QNAN", "#N/A N/A" };
-	const char *no[] = { "0", "na", "NAN", "Nan", "none", "None", "-", ".", "NA1", "??",
-			     "nul", "N A", "inf" };
+	const char *yes[] = {"",     "NA",   "NaN",   "nan",    "N/A",      "null",    "?",
+			     "  ",   " NA ", "\tnan", "NULL",   "n/a",      "#N/A",    "<NA>",
+			     "-nan", "-NaN", "#NA",   "1.#IND", "-1.#QNAN", "#N/A N/A"};
+	const char *no[] = {"0", "na",  "NAN", "Nan", "none", "None", "-",
+			    ".", "NA1", "??",  "nul", "N A",  "inf"};
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
 		ck_assert_msg(col_csv_is_missing(yes[i], strlen(yes[i])) == 1, "%s", yes[i]);
@@ -973,17 +980,20 @@ END_TEST
 
 START_TEST(test_parse_double_rejects_non_numbers)
 {
-	const char *bad[] = { "",     " ",	"+",	 "-",	  ".",	   "e5",    "1e",   "1e+",
-			      "1e-",  "1.2.3",	"1,5",	 "0x1p3", "0x10",  "inf",   "-inf", "nan",
-			      "NaN",  "1 2",	"--1",	 "+-1",	  "1f",	   "1d",    "12a",  "a12",
-			      "1_000", "1e5.0", "١",	 "1e999", "-1e400", "1.8e308", "NA" };
+	const char *bad[] = {"",      " ",     "+",   "-",     ".",      "e5",      "1e",   "1e+",
+			     "1e-",   "1.2.3", "1,5", "0x1p3", "0x10",   "inf",     "-inf", "nan",
+			     "NaN",   "1 2",   "--1", "+-1",   "1f",     "1d",      "12a",  "a12",
+			     "1_000", "1e5.0", "١",   "1e999", "-1e400", "1.8e308", "NA"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		parse_rejects(bad[i]);
 	{
 		double v;
 
-		ck_assert_int_eq(col_csv_parse_double("1\0" "2", 3, &v), -EINVAL);
+		ck_assert_int_eq(col_csv_parse_double("1\0"
+						      "2",
+						      3, &v),
+				 -EINVAL);
 		ck_assert_int_eq(col_csv_parse_double("12", 1, &v), 0); /* len bounds the text */
 		ck_assert_double_eq(v, 1.0);
 	}
@@ -1033,7 +1043,8 @@ static size_t random_decimal(char *b)
 		n += (size_t)sprintf(b + n, "%.*g", shape ? 17 : (int)(rnd() % 17) + 1, fabs(x));
 		break;
 	case 2: /* fixed point like "%.6f" */
-		n += (size_t)sprintf(b + n, "%.*f", (int)(rnd() % 9), (double)(rnd() % 100000000) / 997.0);
+		n += (size_t)sprintf(b + n, "%.*f", (int)(rnd() % 9),
+				     (double)(rnd() % 100000000) / 997.0);
 		break;
 	case 3: { /* near a tie between two doubles */
 		long double m;
@@ -1081,7 +1092,8 @@ START_TEST(test_parse_double_matches_strtod_bit_for_bit)
 		while (*end == ' ' || *end == '\t')
 			end++;
 		if (*end || !isfinite(want)) {
-			ck_assert_msg(r == -EINVAL, "\"%s\": accepted, strtod stops or overflows", b);
+			ck_assert_msg(r == -EINVAL, "\"%s\": accepted, strtod stops or overflows",
+				      b);
 			continue;
 		}
 		ck_assert_msg(r == 0, "\"%s\": rejected", b);
@@ -1132,7 +1144,7 @@ END_TEST
 
 START_TEST(test_column_double_rejects_escaped_and_garbage_cells)
 {
-	const char *cells[] = { "\"1\"\"\"", "1 2", "0x10", "inf", "1e999", "\"\"\"\"", "- 1" };
+	const char *cells[] = {"\"1\"\"\"", "1 2", "0x10", "inf", "1e999", "\"\"\"\"", "- 1"};
 
 	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
 		char s[64];
@@ -1195,6 +1207,43 @@ START_TEST(test_column_double_large_file_uses_threads_and_finds_first_bad_row)
 }
 END_TEST
 
+START_TEST(test_column_double_one_column_file_threaded)
+{
+	size_t rows = 250000, n = 0, bad = 0, at = 0;
+	char *s = malloc(rows * 12 + 16);
+	double *v = malloc(rows * sizeof(*v));
+	struct col_csv *c = NULL;
+	char err[256];
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(v);
+	n += (size_t)sprintf(s + n, "score\n");
+	for (size_t i = 0; i < rows; i++) {
+		if (i == 200001)
+			at = n;
+		n += (size_t)sprintf(s + n, i % 1000 == 7 ? "NA\n" : "0.%06zu\n", i);
+	}
+	write_file("one.csv", s, n);
+	ck_assert_int_eq(col_csv_open("one.csv", &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(col_csv_column_double(c, 0, v, &bad), 0);
+	for (size_t i = 0; i < rows; i++) {
+		if (i % 1000 == 7)
+			ck_assert(isnan(v[i]));
+		else
+			ck_assert_double_eq(v[i], (double)i / 1e6);
+	}
+	col_csv_close(c);
+	memcpy(s + at, "0.00x", 5);
+	write_file("one.csv", s, n);
+	ck_assert_int_eq(col_csv_open("one.csv", &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(col_csv_column_double(c, 0, v, &bad), -EINVAL);
+	ck_assert_uint_eq(bad, 200001);
+	col_csv_close(c);
+	free(s);
+	free(v);
+}
+END_TEST
+
 START_TEST(test_column_double_heart_fixture)
 {
 	char path[PATH_MAX + 16], err[256];
@@ -1226,8 +1275,8 @@ END_TEST
 START_TEST(test_columns_double_several_in_any_order)
 {
 	struct col_csv *c = open_ok("a,b,c,d\n1,2,3,4\n5,,7,8\n");
-	size_t cols[] = { 3, 0, 3, 1 };
-	double o0[2], o1[2], o2[2], o3[2], *out[] = { o0, o1, o2, o3 };
+	size_t cols[] = {3, 0, 3, 1};
+	double o0[2], o1[2], o2[2], o3[2], *out[] = {o0, o1, o2, o3};
 	size_t br = 9, bc = 9;
 
 	ck_assert_int_eq(col_csv_columns_double(c, cols, 4, out, &br, &bc), 0);
@@ -1246,8 +1295,8 @@ END_TEST
 START_TEST(test_columns_double_reports_first_bad_cell_in_file_order)
 {
 	struct col_csv *c = open_ok("a,b,c\n1,2,3\n4,x,y\nz,5,6\n");
-	size_t cols[] = { 2, 1, 0 };
-	double o0[3], o1[3], o2[3], *out[] = { o0, o1, o2 };
+	size_t cols[] = {2, 1, 0};
+	double o0[3], o1[3], o2[3], *out[] = {o0, o1, o2};
 	size_t br = 9, bc = 9;
 
 	ck_assert_int_eq(col_csv_columns_double(c, cols, 3, out, &br, &bc), -EINVAL);
@@ -1261,8 +1310,8 @@ END_TEST
 START_TEST(test_columns_double_rejects_bad_column_index)
 {
 	struct col_csv *c = open_ok("a,b\n1,2\n");
-	size_t cols[] = { 0, 2 };
-	double o0[1], o1[1], *out[] = { o0, o1 };
+	size_t cols[] = {0, 2};
+	double o0[1], o1[1], *out[] = {o0, o1};
 	size_t br, bc;
 
 	ck_assert_int_eq(col_csv_columns_double(c, cols, 2, out, &br, &bc), -ERANGE);
@@ -1273,8 +1322,8 @@ END_TEST
 START_TEST(test_columns_double_zero_rows)
 {
 	struct col_csv *c = open_ok("a,b\n");
-	size_t cols[] = { 0, 1 };
-	double *out[] = { NULL, NULL };
+	size_t cols[] = {0, 1};
+	double *out[] = {NULL, NULL};
 	size_t br, bc;
 
 	ck_assert_int_eq(col_csv_columns_double(c, cols, 2, out, &br, &bc), 0);
@@ -1284,7 +1333,7 @@ END_TEST
 
 START_TEST(test_columns_double_matches_column_double_on_a_large_file)
 {
-	size_t rows = 120000, cols[] = { 2, 0, 1 }, br = 0, bc = 0;
+	size_t rows = 120000, cols[] = {2, 0, 1}, br = 0, bc = 0;
 	double *o[3], *single = malloc(rows * sizeof(double));
 	struct col_csv *c = NULL;
 	char err[256];
@@ -1321,8 +1370,8 @@ START_TEST(test_columns_double_heart_fixture)
 {
 	char path[PATH_MAX + 16], err[256];
 	struct col_csv *c = NULL;
-	static const size_t want_missing[16] = { 0,  0, 0,  0,	 59,  30,  90, 2,
-						 55, 55, 62, 309, 611, 486, 0,	0 };
+	static const size_t want_missing[16] = {0,  0,  0,  0,   59,  30,  90, 2,
+						55, 55, 62, 309, 611, 486, 0,  0};
 	double *out[15], sum_chol = 0, sum_oldpeak = 0;
 	size_t cols[15], br = 0, bc = 0;
 
@@ -1384,12 +1433,12 @@ static Suite *csv_suite(void)
 	Suite *s = suite_create("col_csv");
 	TCase *tc;
 
-#define TC(name)                                                                                  \
-	do {                                                                                      \
-		tc = tcase_create(name);                                                          \
-		tcase_add_checked_fixture(tc, setup, teardown);                                   \
-		tcase_set_timeout(tc, 120);                                                       \
-		suite_add_tcase(s, tc);                                                           \
+#define TC(name)                                                                                   \
+	do {                                                                                       \
+		tc = tcase_create(name);                                                           \
+		tcase_add_checked_fixture(tc, setup, teardown);                                    \
+		tcase_set_timeout(tc, 120);                                                        \
+		suite_add_tcase(s, tc);                                                            \
 	} while (0)
 
 	TC("open");
@@ -1459,6 +1508,7 @@ static Suite *csv_suite(void)
 	tcase_add_test(tc, test_column_double_blanks_and_crlf);
 	tcase_add_test(tc, test_column_double_rejects_escaped_and_garbage_cells);
 	tcase_add_test(tc, test_column_double_large_file_uses_threads_and_finds_first_bad_row);
+	tcase_add_test(tc, test_column_double_one_column_file_threaded);
 	tcase_add_test(tc, test_column_double_heart_fixture);
 
 	TC("columns_double");

@@ -29,6 +29,29 @@ static void assert_rel(double got, double want, double rel, const char *what, co
 		      what, got, want);
 }
 
+static int same_bits(double a, double b)
+{
+	uint64_t x, y;
+
+	memcpy(&x, &a, sizeof(x));
+	memcpy(&y, &b, sizeof(y));
+	return x == y;
+}
+
+/* every field equal, the doubles bit for bit */
+static void assert_same_result(const struct stats_mmd *a, const struct stats_mmd *b)
+{
+	ck_assert(same_bits(a->mmd2, b->mmd2));
+	ck_assert(same_bits(a->sigma, b->sigma));
+	ck_assert(same_bits(a->p_value, b->p_value));
+	ck_assert_uint_eq(a->permutations, b->permutations);
+	ck_assert_uint_eq(a->n_reference, b->n_reference);
+	ck_assert_uint_eq(a->n_current, b->n_current);
+	ck_assert_uint_eq(a->dropped_reference, b->dropped_reference);
+	ck_assert_uint_eq(a->dropped_current, b->dropped_current);
+	ck_assert_int_eq(a->subsampled, b->subsampled);
+}
+
 static int run(const struct mmd_ref_case *c, size_t perms, uint64_t seed, int *used,
 	       struct stats_mmd *out)
 {
@@ -98,11 +121,11 @@ START_TEST(test_mmd_pvalue_reproducible)
 
 	ck_assert_int_eq(run(c, 200, 12345, used, &a), 0);
 	ck_assert_int_eq(run(c, 200, 12345, used, &b), 0);
-	ck_assert(memcmp(&a, &b, sizeof(a)) == 0);
+	assert_same_result(&a, &b);
 	/* another seed: the same statistic, other permutations */
 	ck_assert_int_eq(run(c, 200, 54321, used, &other), 0);
-	ck_assert(memcmp(&a.mmd2, &other.mmd2, sizeof(double)) == 0);
-	ck_assert(memcmp(&a.sigma, &other.sigma, sizeof(double)) == 0);
+	ck_assert(same_bits(a.mmd2, other.mmd2));
+	ck_assert(same_bits(a.sigma, other.sigma));
 }
 END_TEST
 
@@ -190,17 +213,39 @@ static double bf_mmd2(const struct bf *b, const unsigned char *ref)
 	return 2.0 * sxx / (n * (n - 1.0)) + 2.0 * syy / (m * (m - 1.0)) - 2.0 * sxy / (n * m);
 }
 
-/* Steps 1-8 of stats/mmd.h for inputs without NaN or constant columns. Returns p. */
+static void *xmalloc(size_t size)
+{
+	void *p = calloc(1, size ? size : 1);
+
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+/* step 5 on the row indices keep[0..*count) */
+static void bf_choose(gsl_rng *r, size_t *keep, size_t *count, size_t max_rows)
+{
+	size_t *sel;
+
+	if (*count <= max_rows)
+		return;
+	sel = xmalloc(max_rows * sizeof(*sel));
+	gsl_ran_choose(r, sel, max_rows, keep, *count, sizeof(*keep));
+	memcpy(keep, sel, max_rows * sizeof(*sel));
+	free(sel);
+	*count = max_rows;
+}
+
+/* Steps 3-8 of stats/mmd.h for inputs without NaN or constant columns. Returns p. */
 static double bf_run(const double *x, size_t n, const double *y, size_t m, size_t d,
 		     const struct stats_mmd_opts *o, struct bf *b)
 {
-	size_t *kx = malloc(n * sizeof(*kx)), *ky = malloc(m * sizeof(*ky)), *sel, *idx;
+	size_t *kx = xmalloc(n * sizeof(*kx)), *ky = xmalloc(m * sizeof(*ky)), *idx;
 	size_t nx = n, ny = m, i, j, k, p, np, ge = 0;
-	double *mean = calloc(d, sizeof(double)), *sd = calloc(d, sizeof(double)), *pairs, S;
+	double *mean = xmalloc(d * sizeof(double)), *sd = xmalloc(d * sizeof(double)), *pairs, S;
 	unsigned char *ref;
 	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
 
-	ck_assert(kx && ky && mean && sd && r);
+	ck_assert_ptr_nonnull(r);
 	for (i = 0; i < n; i++)
 		kx[i] = i;
 	for (i = 0; i < m; i++)
@@ -216,25 +261,13 @@ static double bf_run(const double *x, size_t n, const double *y, size_t m, size_
 	}
 	/* 4, 5 */
 	gsl_rng_set(r, (unsigned long)(o->seed ^ (o->seed >> 32)));
-	if (nx > o->max_rows) {
-		sel = malloc(o->max_rows * sizeof(*sel));
-		gsl_ran_choose(r, sel, o->max_rows, kx, nx, sizeof(*kx));
-		memcpy(kx, sel, o->max_rows * sizeof(*sel));
-		free(sel);
-		nx = o->max_rows;
-	}
-	if (ny > o->max_rows) {
-		sel = malloc(o->max_rows * sizeof(*sel));
-		gsl_ran_choose(r, sel, o->max_rows, ky, ny, sizeof(*ky));
-		memcpy(ky, sel, o->max_rows * sizeof(*sel));
-		free(sel);
-		ny = o->max_rows;
-	}
+	bf_choose(r, kx, &nx, o->max_rows);
+	bf_choose(r, ky, &ny, o->max_rows);
 	/* 6 */
 	b->N = nx + ny;
 	b->n = nx;
 	b->du = d;
-	b->z = malloc(b->N * d * sizeof(double));
+	b->z = xmalloc(b->N * d * sizeof(double));
 	for (i = 0; i < b->N; i++)
 		for (j = 0; j < d; j++) {
 			double v = i < nx ? x[kx[i] * d + j] : y[ky[i - nx] * d + j];
@@ -242,7 +275,7 @@ static double bf_run(const double *x, size_t n, const double *y, size_t m, size_
 			b->z[i * d + j] = (v - mean[j]) / sd[j];
 		}
 	np = nx * (nx - 1) / 2;
-	pairs = malloc(np * sizeof(double));
+	pairs = xmalloc(np * sizeof(double));
 	for (i = 0, k = 0; i < nx; i++)
 		for (j = i + 1; j < nx; j++)
 			pairs[k++] = bf_sqdist(b, i, j);
@@ -251,8 +284,8 @@ static double bf_run(const double *x, size_t n, const double *y, size_t m, size_
 	b->ngamma = -1.0 / pairs[(np - 1) / 2];
 	free(pairs);
 	/* 7 */
-	ref = calloc(b->N, 1);
-	idx = malloc(b->N * sizeof(*idx));
+	ref = xmalloc(b->N);
+	idx = xmalloc(b->N * sizeof(*idx));
 	memset(ref, 1, nx);
 	b->mmd2 = bf_mmd2(b, ref);
 	S = (double)b->N;
@@ -284,10 +317,9 @@ static double bf_run(const double *x, size_t n, const double *y, size_t m, size_
  * hence exactly tied permutation statistics). */
 static double *make_rows(gsl_rng *r, size_t rows, size_t d, double shift, unsigned levels)
 {
-	double *v = malloc(rows * d * sizeof(*v));
+	double *v = xmalloc(rows * d * sizeof(*v));
 	size_t i;
 
-	ck_assert_ptr_nonnull(v);
 	for (i = 0; i < rows * d; i++)
 		v[i] = levels ? (double)gsl_rng_uniform_int(r, levels) + shift
 			      : gsl_ran_gaussian(r, 1.0) + shift;
@@ -303,10 +335,14 @@ struct bf_shape {
 /* Balanced and unbalanced (the reference inside or beyond the first half of the pooled
  * rows), odd N, ties, more than one permutation batch (P > 127), subsampling. */
 static const struct bf_shape bf_shapes[] = {
-	{2, 2, 2, 60, 2000, 0.0, 0},	{13, 12, 3, 150, 2000, 0.3, 0},
-	{5, 20, 2, 100, 2000, 0.5, 0},	{20, 5, 4, 100, 2000, 0.5, 0},
-	{10, 10, 2, 300, 2000, 0.0, 3}, {9, 8, 1, 200, 2000, 0.0, 4},
-	{30, 25, 3, 60, 12, 0.4, 0},	{11, 40, 2, 60, 16, 0.2, 0},
+    {2, 2, 2, 60, 2000, 0.0, 0},    /* 6 distinct splits, X/Y swaps tie */
+    {13, 12, 3, 150, 2000, 0.3, 0}, /* odd N, two batches */
+    {5, 20, 2, 100, 2000, 0.5, 0},  /* reference inside the first half */
+    {20, 5, 4, 100, 2000, 0.5, 0},  /* reference beyond the first half */
+    {10, 10, 2, 300, 2000, 0.0, 3}, /* duplicate rows, three batches */
+    {9, 8, 1, 200, 2000, 0.0, 4},   /* one feature, duplicates */
+    {30, 25, 3, 60, 12, 0.4, 0},    /* both samples subsampled */
+    {11, 40, 2, 60, 16, 0.2, 0},    /* only the current sample subsampled */
 };
 
 START_TEST(test_mmd_pvalue_matches_brute_force)
@@ -380,7 +416,7 @@ START_TEST(test_mmd_null_opts_uses_defaults)
 	ck_assert_int_eq(stats_mmd(c->x, c->n, c->y, c->m, c->d, NULL, used, &a), 0);
 	ck_assert_int_eq(stats_mmd(c->x, c->n, c->y, c->m, c->d, &o, used, &b), 0);
 	ck_assert_uint_eq(a.permutations, STATS_MMD_DEFAULT_PERMUTATIONS);
-	ck_assert(memcmp(&a, &b, sizeof(a)) == 0);
+	assert_same_result(&a, &b);
 }
 END_TEST
 

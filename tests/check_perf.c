@@ -104,10 +104,10 @@ START_TEST(test_z_for_conf_matches_scipy)
 {
 	/* scipy.stats.norm.ppf(0.5 + conf / 2) */
 	static const double tab[][2] = {
-		{ 0.95, 1.959963984540054 },
-		{ 0.90, 1.6448536269514722 },
-		{ 0.99, 2.5758293035489004 },
-		{ 0.50, 0.6744897501960817 },
+	    {0.95, 1.959963984540054},
+	    {0.90, 1.6448536269514722},
+	    {0.99, 2.5758293035489004},
+	    {0.50, 0.6744897501960817},
 	};
 	size_t i;
 
@@ -294,10 +294,10 @@ START_TEST(test_auroc_delong_hand_examples)
 	 *     S10 = S01 = 1/8, var = 1/16 + 1/16 = 1/8; high clipped to 1.
 	 * (b) ties across classes: V10 = {1/6, 2/3, 1}, V01 = {5/6, 1/2, 1/2}, auc 11/18,
 	 *     S10 = 57/324, S01 = 12/324, var = 69/972. */
-	static const double sa[] = { 0.1, 0.4, 0.35, 0.8 };
-	static const uint8_t la[] = { 0, 0, 1, 1 };
-	static const double sb[] = { 0.2, 0.2, 0.5, 0.5, 0.5, 0.9 };
-	static const uint8_t lb[] = { 0, 1, 0, 1, 0, 1 };
+	static const double sa[] = {0.1, 0.4, 0.35, 0.8};
+	static const uint8_t la[] = {0, 0, 1, 1};
+	static const double sb[] = {0.2, 0.2, 0.5, 0.5, 0.5, 0.9};
+	static const uint8_t lb[] = {0, 1, 0, 1, 0, 1};
 	struct stats_auroc a;
 
 	ck_assert_int_eq(stats_auroc_delong(sa, la, 4, 0.95, &a), 0);
@@ -319,8 +319,8 @@ END_TEST
 START_TEST(test_auroc_delong_all_ties_is_half)
 {
 	/* every psi is 1/2: auc 1/2, every placement value 1/2, var 0 (pROC: 0.5, 0.5-0.5) */
-	static const double s[] = { 0.3, 0.3, 0.3, 0.3, 0.3 };
-	static const uint8_t l[] = { 0, 0, 1, 1, 0 };
+	static const double s[] = {0.3, 0.3, 0.3, 0.3, 0.3};
+	static const uint8_t l[] = {0, 0, 1, 1, 0};
 	struct stats_auroc a;
 
 	ck_assert_int_eq(stats_auroc_delong(s, l, 5, 0.95, &a), 0);
@@ -333,9 +333,9 @@ END_TEST
 
 START_TEST(test_auroc_delong_perfect_separation)
 {
-	static const double s[] = { 0.1, 0.2, 0.3, 0.4, 0.15 };
-	static const uint8_t l[] = { 0, 0, 1, 1, 0 };
-	static const uint8_t flip[] = { 1, 1, 0, 0, 1 };
+	static const double s[] = {0.1, 0.2, 0.3, 0.4, 0.15};
+	static const uint8_t l[] = {0, 0, 1, 1, 0};
+	static const uint8_t flip[] = {1, 1, 0, 0, 1};
 	struct stats_auroc a;
 
 	ck_assert_int_eq(stats_auroc_delong(s, l, 5, 0.95, &a), 0);
@@ -352,10 +352,10 @@ END_TEST
 START_TEST(test_auroc_delong_small_class_is_edom)
 {
 	/* one class empty, or a class of one member: DeLong's n - 1 is 0 (pROC gives NA) */
-	static const double s[] = { 0.1, 0.2, 0.3, 0.4 };
-	static const uint8_t none[] = { 0, 0, 0, 0 };
-	static const uint8_t one[] = { 0, 0, 1, 0 };
-	static const uint8_t all[] = { 1, 1, 1, 1 };
+	static const double s[] = {0.1, 0.2, 0.3, 0.4};
+	static const uint8_t none[] = {0, 0, 0, 0};
+	static const uint8_t one[] = {0, 0, 1, 0};
+	static const uint8_t all[] = {1, 1, 1, 1};
 	struct stats_auroc a;
 
 	ck_assert_int_eq(stats_auroc_delong(s, none, 4, 0.95, &a), -EDOM);
@@ -371,9 +371,9 @@ END_TEST
 
 START_TEST(test_auroc_delong_rejects_bad_arguments)
 {
-	static const double s[] = { 0.1, NAN, 0.3, 0.4 };
-	static const uint8_t l[] = { 0, 1, 1, 0 };
-	static const uint8_t bad[] = { 0, 1, 2, 0 };
+	static const double s[] = {0.1, NAN, 0.3, 0.4};
+	static const uint8_t l[] = {0, 1, 1, 0};
+	static const uint8_t bad[] = {0, 1, 2, 0};
 	struct stats_auroc a;
 
 	ck_assert_int_eq(stats_auroc_delong(s, l, 4, 0.95, &a), -EINVAL);
@@ -394,7 +394,7 @@ START_TEST(test_auroc_delong_ties_at_scale)
 	enum { N = 200001, L = 41 };
 	double *s = malloc(N * sizeof(*s));
 	uint8_t *l = malloc(N);
-	double pos[L] = { 0 }, neg[L] = { 0 }, m = 0, n = 0, below, above, auc = 0, sx = 0, sy = 0;
+	double pos[L] = {0}, neg[L] = {0}, m = 0, n = 0, below, above, auc = 0, sx = 0, sy = 0;
 	uint64_t seed = 42;
 	struct stats_auroc a;
 	size_t i;
@@ -507,9 +507,9 @@ START_TEST(test_auroc_delong_groups_heart_site_sex_matches_proc)
 
 	for (i = 0; i < HEART_N; i++)
 		g[i] = heart_site[i] * 2 + heart_sex[i];
-	ck_assert_int_eq(stats_auroc_delong_groups(heart_score, heart_target, g, HEART_N, 8, 0.95,
-						   out, status),
-			 0);
+	ck_assert_int_eq(
+	    stats_auroc_delong_groups(heart_score, heart_target, g, HEART_N, 8, 0.95, out, status),
+	    0);
 	for (i = 0; i < 8; i++) {
 		const struct perf_ref_subset *r = find_subset(PERF_HEART, (int)i / 2, (int)i % 2);
 
@@ -532,7 +532,7 @@ END_TEST
 START_TEST(test_auroc_delong_groups_asah_gender_matches_proc)
 {
 	/* wfns has 5 levels: ties across groups must not leak between groups */
-	static const enum perf_ref_data col[] = { PERF_ASAH_S100B, PERF_ASAH_WFNS };
+	static const enum perf_ref_data col[] = {PERF_ASAH_S100B, PERF_ASAH_WFNS};
 	struct stats_auroc out[2];
 	int status[2];
 	size_t c, g;
@@ -604,11 +604,55 @@ START_TEST(test_auroc_delong_groups_equal_separate_calls)
 }
 END_TEST
 
+/* 70000 groups take three batches of 2^15 (the word has 16 tag bits): the three big
+ * groups, one in each batch, must come out as when computed alone; the rest are tiny. */
+START_TEST(test_auroc_delong_groups_many_groups)
+{
+	enum { N = 90000, G = 70000 };
+	static const uint32_t big[] = {5, 40000, 69999};
+	double *s = malloc(N * sizeof(*s)), *sub = malloc(N * sizeof(*sub));
+	uint8_t *l = malloc(N), *lsub = malloc(N);
+	uint32_t *grp = malloc(N * sizeof(*grp));
+	struct stats_auroc *out = malloc(G * sizeof(*out)), one;
+	int *status = malloc(G * sizeof(*status));
+	uint64_t seed = 5;
+	size_t i, k, b;
+
+	ck_assert(s && sub && l && lsub && grp && out && status);
+	for (i = 0; i < N; i++) {
+		s[i] = unif(&seed) * 2.0 - 1.0;
+		l[i] = unif(&seed) < 0.5 + 0.3 * s[i];
+		grp[i] = i % 4 ? big[i % 4 - 1] : (uint32_t)(rnd(&seed) % G);
+	}
+	ck_assert_int_eq(stats_auroc_delong_groups(s, l, grp, N, G, 0.95, out, status), 0);
+	for (b = 0; b < NELEM(big); b++) {
+		for (i = 0, k = 0; i < N; i++) {
+			if (grp[i] != big[b])
+				continue;
+			sub[k] = s[i];
+			lsub[k++] = l[i];
+		}
+		ck_assert_int_eq(stats_auroc_delong(sub, lsub, k, 0.95, &one), 0);
+		ck_assert_int_eq(status[big[b]], 0);
+		ck_assert_uint_eq(out[big[b]].n_pos + out[big[b]].n_neg, k);
+		ck_assert_double_eq_tol(out[big[b]].auc, one.auc, 1e-15);
+		ck_assert_double_eq_tol(out[big[b]].var, one.var, 1e-15 * one.var);
+	}
+	free(status);
+	free(out);
+	free(grp);
+	free(lsub);
+	free(l);
+	free(sub);
+	free(s);
+}
+END_TEST
+
 START_TEST(test_auroc_delong_groups_rejects_bad_arguments)
 {
-	static const double s[] = { 0.1, 0.2, 0.3, 0.4 };
-	static const uint8_t l[] = { 0, 1, 1, 0 };
-	static const uint32_t g[] = { 0, 1, 2, 0 };
+	static const double s[] = {0.1, 0.2, 0.3, 0.4};
+	static const uint8_t l[] = {0, 1, 1, 0};
+	static const uint32_t g[] = {0, 1, 2, 0};
 	struct stats_auroc out[3];
 	int status[3];
 
@@ -631,7 +675,7 @@ END_TEST
 
 START_TEST(test_auroc_diff_formula)
 {
-	struct stats_auroc a = { .auc = 0.8, .var = 0.001 }, b = { .auc = 0.7, .var = 0.002 };
+	struct stats_auroc a = {.auc = 0.8, .var = 0.001}, b = {.auc = 0.7, .var = 0.002};
 	struct stats_ci ci;
 	double h = 1.959963984540054 * sqrt(0.003);
 
@@ -646,7 +690,7 @@ END_TEST
 
 START_TEST(test_auroc_diff_clipped_to_unit_range)
 {
-	struct stats_auroc a = { .auc = 0.99, .var = 0.05 }, b = { .auc = 0.05, .var = 0.05 };
+	struct stats_auroc a = {.auc = 0.99, .var = 0.05}, b = {.auc = 0.05, .var = 0.05};
 	struct stats_ci ci;
 
 	stats_auroc_diff(&a, &b, 0.95, &ci);
@@ -682,9 +726,9 @@ END_TEST
 
 START_TEST(test_brier_edges)
 {
-	static const double p[] = { 0.0, 1.0, 0.25 };
-	static const uint8_t y[] = { 0, 1, 1 };
-	static const uint8_t wrong[] = { 1, 0, 0 };
+	static const double p[] = {0.0, 1.0, 0.25};
+	static const uint8_t y[] = {0, 1, 1};
+	static const uint8_t wrong[] = {1, 0, 0};
 	double b;
 
 	ck_assert_int_eq(stats_brier(p, y, 2, &b), 0);
@@ -698,8 +742,8 @@ END_TEST
 
 START_TEST(test_brier_rejects_bad_arguments)
 {
-	static const double p[] = { 0.5, 1.5, NAN, -0.1 };
-	static const uint8_t y[] = { 0, 1, 1, 2 };
+	static const double p[] = {0.5, 1.5, NAN, -0.1};
+	static const uint8_t y[] = {0, 1, 1, 2};
 	double b;
 
 	ck_assert_int_eq(stats_brier(p, y, 0, &b), -EINVAL);
@@ -738,8 +782,8 @@ START_TEST(test_ece_bin_edges)
 	/* 10 bins: 1.0 falls in the last bin with 0.95; 0.5 opens bin 5 and 0.45 is bin 4.
 	 * (n_b / n) |mean y - mean p| = |sum y - sum p| / n per bin: bin 9: |1 - 1.95|;
 	 * bin 5: |1 - 0.5|; bin 4: |0 - 0.45|; bin 0: |0 - 0| (1.0 there would add 1) */
-	static const double p[] = { 1.0, 0.95, 0.5, 0.45, 0.0, 0.0 };
-	static const uint8_t y[] = { 0, 1, 1, 0, 0, 0 };
+	static const double p[] = {1.0, 0.95, 0.5, 0.45, 0.0, 0.0};
+	static const uint8_t y[] = {0, 1, 1, 0, 0, 0};
 	double e;
 
 	ck_assert_int_eq(stats_ece(p, y, 6, 10, &e), 0);
@@ -755,8 +799,8 @@ END_TEST
 
 START_TEST(test_ece_rejects_bad_arguments)
 {
-	static const double p[] = { 0.5, 1.0000001 };
-	static const uint8_t y[] = { 0, 1 };
+	static const double p[] = {0.5, 1.0000001};
+	static const uint8_t y[] = {0, 1};
 	double e;
 
 	ck_assert_int_eq(stats_ece(p, y, 1, 0, &e), -EINVAL);
@@ -857,16 +901,16 @@ START_TEST(test_logistic_recalibration_saturated_fits)
 	ck_assert_double_eq_tol(b, 2.0, 1e-9);
 
 	{
-		static const double pc[] = { 0.0, 0.0, 0.5, 0.5, 1.0, 1.0 };
-		static const uint8_t yc[] = { 0, 1, 0, 1, 0, 1 };
+		static const double pc[] = {0.0, 0.0, 0.5, 0.5, 1.0, 1.0};
+		static const uint8_t yc[] = {0, 1, 0, 1, 0, 1};
 
 		ck_assert_int_eq(stats_logistic_recalibration(pc, yc, 6, &a, &b), 0);
 		ck_assert_double_eq_tol(a, 0.0, 1e-9);
 		ck_assert_double_eq_tol(b, 0.0, 1e-9);
 	}
 	{
-		static const double pe[] = { 0, 0, 0, 0, 1, 1, 1, 1 };
-		static const uint8_t ye[] = { 1, 0, 0, 0, 1, 1, 1, 0 };
+		static const double pe[] = {0, 0, 0, 0, 1, 1, 1, 1};
+		static const uint8_t ye[] = {1, 0, 0, 0, 1, 1, 1, 0};
 		double q = 1.0 - 1e-12, x0 = log(1e-12 / (1.0 - 1e-12)), x1 = log(q / (1.0 - q));
 		double be = 2.0 * log(3.0) / (x1 - x0);
 
@@ -879,12 +923,12 @@ END_TEST
 
 START_TEST(test_logistic_recalibration_no_mle_is_edom)
 {
-	static const double sep[] = { 0.1, 0.2, 0.8, 0.9 };
-	static const double quasi[] = { 0.1, 0.5, 0.5, 0.9 }; /* boundary tie: quasi-complete */
-	static const double equal[] = { 0.3, 0.3, 0.3, 0.3 };
-	static const uint8_t y[] = { 0, 0, 1, 1 };
-	static const uint8_t rev[] = { 1, 1, 0, 0 };
-	static const uint8_t one[] = { 1, 1, 1, 1 };
+	static const double sep[] = {0.1, 0.2, 0.8, 0.9};
+	static const double quasi[] = {0.1, 0.5, 0.5, 0.9}; /* boundary tie: quasi-complete */
+	static const double equal[] = {0.3, 0.3, 0.3, 0.3};
+	static const uint8_t y[] = {0, 0, 1, 1};
+	static const uint8_t rev[] = {1, 1, 0, 0};
+	static const uint8_t one[] = {1, 1, 1, 1};
 	double a = 7, b = 7;
 
 	ck_assert_int_eq(stats_logistic_recalibration(sep, y, 4, &a, &b), -EDOM);
@@ -901,9 +945,9 @@ END_TEST
 
 START_TEST(test_logistic_recalibration_rejects_bad_arguments)
 {
-	static const double p[] = { 0.2, 0.7, NAN };
-	static const uint8_t y[] = { 0, 1, 1 };
-	static const uint8_t bad[] = { 0, 3, 1 };
+	static const double p[] = {0.2, 0.7, NAN};
+	static const uint8_t y[] = {0, 1, 1};
+	static const uint8_t bad[] = {0, 3, 1};
 	double a, b;
 
 	ck_assert_int_eq(stats_logistic_recalibration(p, y, 3, &a, &b), -EINVAL);
@@ -965,8 +1009,8 @@ END_TEST
 
 START_TEST(test_perf_eval_threshold_equal_to_score_is_positive)
 {
-	static const double s[] = { 0.2, 0.5, 0.5, 0.8 };
-	static const uint8_t l[] = { 0, 0, 1, 1 };
+	static const double s[] = {0.2, 0.5, 0.5, 0.8};
+	static const uint8_t l[] = {0, 0, 1, 1};
 	struct stats_perf pf;
 
 	ck_assert_int_eq(stats_perf_eval(s, l, 4, 0.5, 0.95, &pf), 0);
@@ -984,8 +1028,8 @@ START_TEST(test_perf_eval_single_observation)
 {
 	/* n = 1, a positive scored 0.7 at threshold 0.5: sens = ppv = 1/1 with Wilson; spec,
 	 * npv, auroc and calibration undefined; brier 0.09, ece 0.3, prevalence 1 */
-	static const double s[] = { 0.7 };
-	static const uint8_t l[] = { 1 };
+	static const double s[] = {0.7};
+	static const uint8_t l[] = {1};
 	struct stats_perf pf;
 	struct stats_ci w;
 
@@ -1011,8 +1055,8 @@ END_TEST
 START_TEST(test_perf_eval_perfect_separation)
 {
 	/* auroc 1 with var 0; the recalibration MLE does not exist */
-	static const double s[] = { 0.1, 0.2, 0.3, 0.7, 0.8, 0.9 };
-	static const uint8_t l[] = { 0, 0, 0, 1, 1, 1 };
+	static const double s[] = {0.1, 0.2, 0.3, 0.7, 0.8, 0.9};
+	static const uint8_t l[] = {0, 0, 0, 1, 1, 1};
 	struct stats_perf pf;
 
 	ck_assert_int_eq(stats_perf_eval(s, l, 6, 0.5, 0.95, &pf), 0);
@@ -1027,9 +1071,9 @@ END_TEST
 
 START_TEST(test_perf_eval_rejects_bad_arguments)
 {
-	static const double s[] = { 0.2, 0.5, 1.2, NAN };
-	static const uint8_t l[] = { 0, 1, 1, 1 };
-	static const uint8_t bad[] = { 0, 2 };
+	static const double s[] = {0.2, 0.5, 1.2, NAN};
+	static const uint8_t l[] = {0, 1, 1, 1};
+	static const uint8_t bad[] = {0, 2};
 	struct stats_perf pf;
 
 	ck_assert_int_eq(stats_perf_eval(s, l, 0, 0.5, 0.95, &pf), -EINVAL);
@@ -1084,6 +1128,7 @@ static Suite *perf_suite(void)
 	tcase_add_test(tc, test_auroc_delong_groups_heart_site_sex_matches_proc);
 	tcase_add_test(tc, test_auroc_delong_groups_asah_gender_matches_proc);
 	tcase_add_test(tc, test_auroc_delong_groups_equal_separate_calls);
+	tcase_add_test(tc, test_auroc_delong_groups_many_groups);
 	tcase_add_test(tc, test_auroc_delong_groups_rejects_bad_arguments);
 	suite_add_tcase(s, tc);
 

@@ -31,3 +31,21 @@ check_PROGRAMS += %D%/jsoncmp
 %C%_jsoncmp_LDADD = $(CJSON_LIBS) -lm
 TESTS += %D%/cli_drift.sh %D%/cli_perf.sh %D%/cli_errors.sh
 EXTRA_DIST += %D%/fixtures %D%/cli_drift.sh %D%/cli_perf.sh %D%/cli_errors.sh %D%/lib.sh
+
+# integration tests: a throwaway PostgreSQL cluster (scripts/pg.sh) and the real vigil serve
+# on a loopback port, driven over HTTP with curl
+TESTS += %D%/integration/platform.sh
+EXTRA_DIST += %D%/integration/lib.sh %D%/integration/platform.sh
+# models, predictions, labels and references (monitor/routes_ingest.c, routes_models.c)
+TESTS += %D%/integration/ingest.sh
+EXTRA_DIST += %D%/integration/ingest.sh
+
+# the service platform's unit tests
+if HAVE_CHECK
+check_PROGRAMS += %D%/check_cfg %D%/check_metrics
+%C%_check_cfg_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+%C%_check_cfg_LDADD = $(MONITOR_LIBS) $(COLLECTORS_LIBS) $(CHECK_LIBS)
+%C%_check_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
+%C%_check_metrics_LDADD = $(MONITOR_LIBS) $(COLLECTORS_LIBS) $(CHECK_LIBS)
+TESTS += %D%/check_cfg %D%/check_metrics
+endif

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
- * monitor/config.h - the daemon's settings: one table, four sources, one immutable struct
+ * monitor/cfg.h - the daemon's settings: one table, four sources, one immutable struct
  *
  * Every setting has a key (for the file and --set), an environment variable, a type, a
- * default, bounds and a reload flag, in one table in config.c. A value is taken from, in
+ * default, bounds and a reload flag, in one table in cfg.c. A value is taken from, in
  * order of precedence: a command-line flag, the environment, the config file, the default.
  *
  * The config file (--config FILE or VIGIL_CONFIG) holds one "key = value" per line; blank
@@ -14,8 +14,8 @@
  * Create with mon_cfg_load; destroy with mon_cfg_free. A struct mon_cfg never changes after
  * it is built: on SIGHUP the server builds a new one (mon_cfg_merge_reload) and swaps it in.
  */
-#ifndef MONITOR_CONFIG_H
-#define MONITOR_CONFIG_H
+#ifndef MONITOR_CFG_H
+#define MONITOR_CFG_H
 #include <stdio.h>
 
 #include "monitor/common.h"
@@ -61,4 +61,4 @@ void mon_cfg_print(const struct mon_cfg *cfg, FILE *f);
 int mon_cfg_split_listen(const char *listen, char *host, size_t hostlen,
 			 unsigned *port) MON_MUSTCHECK;
 
-#endif /* MONITOR_CONFIG_H */
+#endif /* MONITOR_CFG_H */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * monitor/config.c - the settings table and its four sources: flag, environment, file, default
+ * monitor/cfg.c - the settings table and its four sources: flag, environment, file, default
  *
  * Each setting is one row of opts[] (PGB's CF_ABS table, RD standardConfig): key, environment
  * variable, type, default, bounds, whether SIGHUP may change it, and where it lives in struct
@@ -9,7 +9,7 @@
  */
 #include "config.h"
 
-#include "monitor/config.h"
+#include "monitor/cfg.h"
 
 #include <ctype.h>
 #include <errno.h>

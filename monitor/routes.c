@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT
+ * monitor/routes.c - the route table: every (method, path pattern) the server answers
+ *
+ * One line per route: method, pattern ({name} matches one path segment and reaches the
+ * handler as req->params[i], in order), the least role allowed (admin may do everything;
+ * compliance may do what viewer may; MON_ROLE_NONE is public), the handler and a summary
+ * for /openapi.json, which is generated from this table. The server routes to the first
+ * line whose pattern and method match; a path that matches only with other methods gets
+ * 405 with Allow, one that matches nothing 404. The /metrics route label is the pattern.
+ *
+ * To add a route: include your handler's header below and add one line in the block
+ * marked for handlers. Keep lines ordered by path. tests/integration/platform.sh checks
+ * that every line is dispatched and described in /openapi.json.
+ */
+#include "config.h"
+
+#include "monitor/api_platform.h"
+#include "monitor/audit.h"
+#include "monitor/auth.h"
+#include "monitor/http.h"
+/* handlers' headers: add yours here */
+#include "monitor/routes_ingest.h"
+#include "monitor/routes_models.h"
+
+const struct mon_http_route mon_http_routes[] = {
+	/* platform (monitor/api_platform.c, audit.c, auth.c) */
+	{"GET", "/healthz", MON_ROLE_NONE, mon_api_healthz, "Liveness: the process answers"},
+	{"GET", "/readyz", MON_ROLE_NONE, mon_api_readyz,
+	 "Readiness: the database answers and its schema is current"},
+	{"GET", "/metrics", MON_ROLE_NONE, mon_api_metrics, "Prometheus metrics (text format 0.0.4)"},
+	{"GET", "/openapi.json", MON_ROLE_NONE, mon_api_openapi,
+	 "This API description (OpenAPI 3), generated from the route table"},
+	{"GET", "/v1/audit", MON_ROLE_COMPLIANCE, mon_api_audit_list,
+	 "Audit log entries, newest first (limit, before); the read is itself audited"},
+	{"GET", "/v1/tokens", MON_ROLE_ADMIN, mon_api_token_list,
+	 "API tokens: names, roles, creation and revocation times (never secrets)"},
+	{"POST", "/v1/tokens", MON_ROLE_ADMIN, mon_api_token_create,
+	 "Create an API token {name, role}; the token is returned once"},
+	{"DELETE", "/v1/tokens/{name}", MON_ROLE_ADMIN, mon_api_token_revoke,
+	 "Revoke an API token (effective within token_cache_ttl_s)"},
+
+	/* ---- handlers: one line each (models, predictions, labels, references, drift,
+	 * performance, ...), ordered by path ---- */
+
+	{"GET", "/v1/models", MON_ROLE_VIEWER, mon_api_model_list,
+	 "Registered models with their schemas"},
+	{"POST", "/v1/models", MON_ROLE_ADMIN, mon_api_model_create,
+	 "Register a model {name, version, threshold, positive_label, negative_label, features, "
+	 "segments}: 201, 200 when identical, 409 when the name has another schema"},
+	{"GET", "/v1/models/{model}", MON_ROLE_VIEWER, mon_api_model_get,
+	 "One model and its schema"},
+	{"POST", "/v1/models/{model}/labels", MON_ROLE_INGEST, mon_api_labels_post,
+	 "Ingest labels [{prediction_id, label, ts}] (JSON, NDJSON or CSV); 200 after commit"},
+	{"POST", "/v1/models/{model}/predictions", MON_ROLE_INGEST, mon_api_predictions_post,
+	 "Ingest predictions (JSON array, NDJSON or CSV; ?atomic=true); 200 after commit"},
+	{"GET", "/v1/models/{model}/references", MON_ROLE_VIEWER, mon_api_references_list,
+	 "The model's references; exactly one is active"},
+	{"POST", "/v1/models/{model}/references", MON_ROLE_ADMIN, mon_api_references_post,
+	 "Upload a labelled reference, or name a range {from, to}; it becomes the active one"},
+
+	/* ---- end of handlers ---- */
+};
+
+const size_t mon_http_nroutes = sizeof(mon_http_routes) / sizeof(mon_http_routes[0]);

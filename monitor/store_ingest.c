@@ -1,0 +1,998 @@
+/* SPDX-License-Identifier: MIT
+ * monitor/store_ingest.c - writing predictions, labels and references, one transaction a batch
+ *
+ * A batch costs a constant number of round trips whatever its size:
+ *   BEGIN; SET LOCAL synchronous_commit TO on
+ *   INSERT INTO prediction_ids SELECT ... FROM unnest($ids, $ts, $digests)
+ *          ORDER BY id ON CONFLICT DO NOTHING RETURNING client_id
+ *   [only when some id was stored already: one SELECT naming those whose digest differs]
+ *   COPY predictions FROM STDIN  (only the records the INSERT returned)
+ *   COMMIT
+ * The registry insert comes first because a partitioned table cannot hold a unique key
+ * without its partition key, and because it settles concurrent senders of the same id:
+ * ON CONFLICT waits for the other transaction and then either inserts or skips. Sorting
+ * the ids gives every transaction the same lock order, so two batches that overlap cannot
+ * deadlock on each other (a deadlock or serialization failure is still retried, twice).
+ * Only the new records are then sent, with COPY, which is several times cheaper per row
+ * than INSERT; each record's COPY text is built once and also hashed for its digest.
+ *
+ * Partition DDL is the one place where SQL text is composed: the partition's name and
+ * bounds are printed from a year and month computed here (never from request text), then
+ * checked against ^predictions_y[0-9]{4}m[0-9]{2}$ before use.
+ */
+#include "config.h"
+
+#include "monitor/store_ingest.h"
+
+#include <errno.h>
+#include <gnutls/crypto.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor/db.h"
+#include "monitor/log.h"
+#include "monitor/migrate.h"
+#include "monitor/pgtext.h"
+
+#define LOG_PREFIX "store: "
+#define COPY_CHUNK (1 << 20) /* bytes handed to PQputCopyData at once */
+#define ATTEMPTS 3
+#define EPOCH_YEAR 1970
+#define LAST_YEAR 2199 /* the partition cache covers 1970-01 .. 2199-12 */
+#define MONTHS ((LAST_YEAR - EPOCH_YEAR + 1) * 12)
+#define RETRY_TX (-EDEADLK)   /* deadlock or serialization failure: run the batch again */
+#define NO_PARTITION (-ERANGE) /* a row found no partition: re-create, run again */
+
+enum { ST_NEW = 0, ST_DUP, ST_CONFLICT };
+
+static const char pred_tag[] = "vigil-prediction-v1\n";
+static const char label_tag[] = "vigil-label-v1\n";
+
+/* --- database helpers ---------------------------------------------------------------------- */
+
+/* A failed statement: -EAGAIN (database away), RETRY_TX, NO_PARTITION, or else -EIO
+ * after logging it. Only the primary message is logged: DETAIL may quote row values. */
+static int db_error(PGconn *c, const PGresult *r, const char *what)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	if (mon_db_unavailable(c, r))
+		return -EAGAIN;
+	if (state && (!strcmp(state, "40001") || !strcmp(state, "40P01")))
+		return RETRY_TX;
+	if (state && !strcmp(state, "23514") && msg && !strncmp(msg, "no partition", 12))
+		return NO_PARTITION;
+	log_err(LOG_PREFIX "%s: %s (SQLSTATE %s)", what, msg ? msg : PQerrorMessage(c),
+		state ? state : "none");
+	return -EIO;
+}
+
+static int command(PGconn *c, const char *sql, int n, const char *const *params,
+		   const char *what)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+	int ret = 0;
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		ret = db_error(c, r, what);
+	PQclear(r);
+	return ret;
+}
+
+static int begin(PGconn *c)
+{
+	int ret = command(c, "BEGIN", 0, NULL, "could not begin a transaction");
+
+	if (!ret)
+		ret = command(c, "SET LOCAL synchronous_commit TO on", 0, NULL,
+			      "could not set synchronous_commit");
+	return ret;
+}
+
+static void rollback(PGconn *c)
+{
+	if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE)
+		(void)command(c, "ROLLBACK", 0, NULL, "could not roll back");
+}
+
+/* Run one COPY ... FROM STDIN with the rows in data. */
+static int copy_in(PGconn *c, const char *sql, const struct mon_buf *data, const char *what)
+{
+	PGresult *r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+	int ret = 0;
+
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		ret = db_error(c, r, what);
+		PQclear(r);
+		return ret;
+	}
+	PQclear(r);
+	for (size_t off = 0; off < data->len;) {
+		size_t n = data->len - off < COPY_CHUNK ? data->len - off : COPY_CHUNK;
+
+		if (PQputCopyData(c, data->p + off, (int)n) != 1) {
+			ret = -EIO;
+			break;
+		}
+		off += n;
+	}
+	if (PQputCopyEnd(c, ret ? "vigil: could not send the rows" : NULL) != 1 && !ret)
+		ret = -EIO;
+	while ((r = PQgetResult(c))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			int e = db_error(c, r, what);
+
+			if (!ret || ret == -EIO)
+				ret = e;
+		}
+		PQclear(r);
+	}
+	if (ret == -EIO && PQstatus(c) != CONNECTION_OK)
+		ret = -EAGAIN;
+	return ret;
+}
+
+/* --- partitions ---------------------------------------------------------------------------- */
+
+static struct {
+	pthread_mutex_t lock;
+	uint64_t known[(MONTHS + 63) / 64];
+} parts = {PTHREAD_MUTEX_INITIALIZER, {0}};
+
+static int month_known(long m)
+{
+	int k;
+
+	pthread_mutex_lock(&parts.lock);
+	k = !!(parts.known[m / 64] & (UINT64_C(1) << (m % 64)));
+	pthread_mutex_unlock(&parts.lock);
+	return k;
+}
+
+static void month_set_known(long m)
+{
+	pthread_mutex_lock(&parts.lock);
+	parts.known[m / 64] |= UINT64_C(1) << (m % 64);
+	pthread_mutex_unlock(&parts.lock);
+}
+
+void mon_store_partitions_forget(void)
+{
+	pthread_mutex_lock(&parts.lock);
+	memset(parts.known, 0, sizeof(parts.known));
+	pthread_mutex_unlock(&parts.lock);
+}
+
+/* The month index (months since 1970-01) of us, or -1 outside the cached years. */
+static long month_of(int64_t us)
+{
+	int64_t days = us >= 0 ? us / 86400000000 : -((-us + 86399999999) / 86400000000), y;
+	unsigned m, d;
+
+	col_civil_from_days(days, &y, &m, &d);
+	if (y < EPOCH_YEAR || y > LAST_YEAR)
+		return -1;
+	return (long)((y - EPOCH_YEAR) * 12 + (m - 1));
+}
+
+size_t mon_store_partition_name(int year, unsigned month, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "predictions_y%04dm%02u", year, month);
+
+	return n < 0 ? 0 : (size_t)n;
+}
+
+/* 1 when name is exactly predictions_y<4 digits>m<2 digits>. */
+static int partition_name_ok(const char *name)
+{
+	static const char prefix[] = "predictions_y";
+	size_t p = sizeof(prefix) - 1;
+
+	if (strlen(name) != p + 7 || memcmp(name, prefix, p) || name[p + 4] != 'm')
+		return 0;
+	for (size_t i = 0; i < 7; i++)
+		if (i != 4 && (name[p + i] < '0' || name[p + i] > '9'))
+			return 0;
+	return 1;
+}
+
+/* Create the partition of month m (index since 1970-01) unless it exists. */
+static int ensure_month(PGconn *c, long m)
+{
+	int year = EPOCH_YEAR + (int)(m / 12), nyear = year + (m % 12 == 11);
+	unsigned month = (unsigned)(m % 12) + 1, nmonth = month % 12 + 1;
+	char name[32], sql[256];
+	const char *params[1] = {name};
+	PGresult *r = NULL;
+	int ret;
+
+	mon_store_partition_name(year, month, name, sizeof(name));
+	if (!partition_name_ok(name)) {
+		log_err(LOG_PREFIX "bad partition name \"%s\" for month %ld", name, m);
+		abort(); /* an invariant: the name comes from integers */
+	}
+	/* name and bounds come from integers only: the one place SQL text is composed */
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE %s PARTITION OF predictions FOR VALUES FROM "
+		 "('%04d-%02u-01 00:00:00+00') TO ('%04d-%02u-01 00:00:00+00')",
+		 name, year, month, nyear, nmonth);
+	ret = command(c, "BEGIN", 0, NULL, "could not begin a transaction");
+	if (ret)
+		return ret;
+	ret = command(c, "SELECT pg_advisory_xact_lock(" MON_LOCK_CLASS_SQL ", "
+			 MON_LOCK_PARTITION_SQL ")", 0, NULL, "could not lock partitions");
+	if (ret)
+		goto out;
+	r = PQexecParams(c, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		ret = db_error(c, r, "could not look up a partition");
+		goto out;
+	}
+	if (strcmp(PQgetvalue(r, 0, 0), "t")) {
+		PQclear(r);
+		r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+			/* 42P17: another partition (made by hand) covers the month already */
+			if (state && !strcmp(state, "42P17")) {
+				log_warn(LOG_PREFIX "partition %s overlaps an existing one; using that",
+					 name);
+			} else {
+				ret = db_error(c, r, "could not create a predictions partition");
+				goto out;
+			}
+		} else {
+			log_info(LOG_PREFIX "created partition %s", name);
+		}
+	}
+	ret = command(c, "COMMIT", 0, NULL, "could not commit a partition");
+	if (!ret)
+		month_set_known(m);
+out:
+	PQclear(r);
+	rollback(c);
+	return ret;
+}
+
+int mon_store_partitions_ensure(PGconn *c, int64_t from_us, int64_t to_us, int recheck)
+{
+	long a = month_of(from_us), z = month_of(to_us);
+	int ret = 0;
+
+	if (a < 0 || z < a || z - a > 1200)
+		return -EINVAL;
+	for (long m = a; m <= z && !ret; m++)
+		if (recheck || !month_known(m))
+			ret = ensure_month(c, m);
+	return ret;
+}
+
+/* Create what the months of the batch's new records need. */
+static int ensure_batch_months(PGconn *c, const struct col_batch *b)
+{
+	uint64_t need[(MONTHS + 63) / 64] = {0};
+	long last = -1;
+	int ret = 0;
+
+	for (size_t i = 0; i < b->nrec; i++) {
+		long m;
+
+		if (b->rec[i].state != COL_REC_NEW)
+			continue;
+		m = month_of(b->rec[i].ts);
+		if (m == last || m < 0) /* consecutive records mostly share a month */
+			continue;
+		need[m / 64] |= UINT64_C(1) << (m % 64);
+		last = m;
+	}
+	for (long m = 0; m < MONTHS && !ret; m++)
+		if ((need[m / 64] >> (m % 64)) & 1 && !month_known(m))
+			ret = ensure_month(c, m);
+	return ret;
+}
+
+/* --- canonical rows and digests -------------------------------------------------------------- */
+
+/* The records of a batch being stored: the COL_REC_NEW ones, their COPY text (everything
+ * after the id), digests, and an index from id to position. */
+struct prep {
+	size_t n;
+	size_t *idx;          /* position in b->rec */
+	size_t *off;          /* n + 1 offsets into text */
+	struct mon_buf text;
+	unsigned char (*dig)[32];
+	unsigned char *st;    /* ST_* per record, for the current attempt */
+	size_t *tab;          /* open addressing over ids: position + 1 */
+	size_t mask;
+};
+
+static uint64_t hash_id(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The position of the record with id s[0..len), or -1. */
+static long prep_find(const struct prep *p, const struct col_batch *b, const char *s, size_t len)
+{
+	for (size_t h = (size_t)hash_id(s, len) & p->mask; p->tab[h]; h = (h + 1) & p->mask) {
+		const char *id = b->rec[p->idx[p->tab[h] - 1]].id;
+
+		if (!strncmp(id, s, len) && id[len] == '\0')
+			return (long)(p->tab[h] - 1);
+	}
+	return -1;
+}
+
+static void prep_fini(struct prep *p)
+{
+	free(p->idx);
+	free(p->off);
+	free(p->dig);
+	free(p->st);
+	free(p->tab);
+	mon_buf_fini(&p->text);
+}
+
+/* Append the content text of r (kind of b) to t: see the digests in store_ingest.h. */
+static void content_text(struct mon_buf *t, const struct col_batch *b, const struct col_record *r)
+{
+	const struct col_schema *s = b->schema;
+	char *o;
+
+	if (b->kind == COL_BATCH_LABELS) {
+		o = mon_buf_room(t, COL_TS_BUF + 4);
+		*o++ = r->label ? '1' : '0';
+		*o++ = '\t';
+		t->len = (size_t)(o - t->p) + col_ts_format(r->ts, 1, o);
+		return;
+	}
+	if (b->kind == COL_BATCH_REFERENCE) {
+		if (r->ts == COL_TS_NONE) {
+			mon_buf_put(t, "\\N", 2);
+		} else {
+			o = mon_buf_room(t, COL_TS_BUF);
+			t->len += col_ts_format(r->ts, 1, o);
+		}
+		o = mon_buf_room(t, COL_DOUBLE_BUF + 4);
+		*o++ = '\t';
+		o += col_format_double(r->score, o);
+		*o++ = '\t';
+		*o++ = r->label ? '1' : '0';
+		*o++ = '\t';
+		t->len = (size_t)(o - t->p);
+	} else {
+		o = mon_buf_room(t, COL_TS_BUF + COL_DOUBLE_BUF + 2);
+		o += col_ts_format(r->ts, 1, o);
+		*o++ = '\t';
+		o += col_format_double(r->score, o);
+		*o++ = '\t';
+		t->len = (size_t)(o - t->p);
+	}
+	mon_pgtext_copy_num_array(t, r->num, s->nnum);
+	mon_buf_putc(t, '\t');
+	mon_pgtext_copy_text_array(t, r->cat, s->ncat);
+	mon_buf_putc(t, '\t');
+	mon_pgtext_copy_text_array(t, r->seg, s->nseg);
+}
+
+static int prep_init(struct prep *p, const struct col_batch *b)
+{
+	const char *tag = b->kind == COL_BATCH_LABELS ? label_tag : pred_tag;
+	size_t taglen = strlen(tag), cap = 16;
+	gnutls_hash_hd_t h;
+
+	memset(p, 0, sizeof(*p));
+	p->idx = mon_xmalloc((b->nrec + 1) * sizeof(*p->idx));
+	p->off = mon_xmalloc((b->nrec + 1) * sizeof(*p->off));
+	p->dig = mon_xmalloc((b->nrec + 1) * sizeof(*p->dig));
+	p->st = mon_xcalloc(b->nrec + 1, 1);
+	while (cap < 2 * b->nrec)
+		cap *= 2;
+	p->tab = mon_xcalloc(cap, sizeof(*p->tab));
+	p->mask = cap - 1;
+	if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0) {
+		log_err(LOG_PREFIX "could not start SHA-256");
+		return -EIO;
+	}
+	for (size_t i = 0; i < b->nrec; i++) {
+		const struct col_record *r = &b->rec[i];
+		size_t k = p->n, start = p->text.len;
+		size_t hh;
+
+		if (r->state != COL_REC_NEW)
+			continue;
+		p->idx[k] = i;
+		p->off[k] = start;
+		content_text(&p->text, b, r);
+		gnutls_hash(h, tag, taglen);
+		gnutls_hash(h, p->text.p + start, p->text.len - start);
+		gnutls_hash_output(h, p->dig[k]);
+		for (hh = (size_t)hash_id(r->id, strlen(r->id)) & p->mask; p->tab[hh];
+		     hh = (hh + 1) & p->mask)
+			;
+		p->tab[hh] = k + 1;
+		p->n++;
+	}
+	p->off[p->n] = p->text.len;
+	gnutls_hash_deinit(h, NULL);
+	return 0;
+}
+
+static void put_hex(struct mon_buf *b, const unsigned char *d)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o = mon_buf_room(b, 64);
+
+	for (int i = 0; i < 32; i++) {
+		*o++ = hex[d[i] >> 4];
+		*o++ = hex[d[i] & 15];
+	}
+	b->len += 64;
+}
+
+/* Array parameters over the prepared records whose state is want (or all when want < 0):
+ * ids, timestamps, digests, labels (labels only). */
+static void prep_arrays(const struct prep *p, const struct col_batch *b, int want,
+			struct mon_buf *ids, struct mon_buf *ts, struct mon_buf *digs,
+			struct mon_buf *labels)
+{
+	int first = 1;
+
+	mon_buf_putc(ids, '{');
+	if (ts)
+		mon_buf_putc(ts, '{');
+	mon_buf_putc(digs, '{');
+	if (labels)
+		mon_buf_putc(labels, '{');
+	for (size_t k = 0; k < p->n; k++) {
+		const struct col_record *r = &b->rec[p->idx[k]];
+
+		if (want >= 0 && p->st[k] != want)
+			continue;
+		if (!first) {
+			mon_buf_putc(ids, ',');
+			if (ts)
+				mon_buf_putc(ts, ',');
+			mon_buf_putc(digs, ',');
+			if (labels)
+				mon_buf_putc(labels, ',');
+		}
+		first = 0;
+		mon_pgtext_array_elem(ids, r->id);
+		if (ts) {
+			char *o = mon_buf_room(ts, COL_TS_BUF + 2);
+
+			*o++ = '"';
+			o += col_ts_format(r->ts, 1, o);
+			*o++ = '"';
+			ts->len = (size_t)(o - ts->p);
+		}
+		put_hex(digs, p->dig[k]);
+		if (labels)
+			mon_buf_putc(labels, r->label ? '1' : '0');
+	}
+	mon_buf_putc(ids, '}');
+	if (ts)
+		mon_buf_putc(ts, '}');
+	mon_buf_putc(digs, '}');
+	if (labels)
+		mon_buf_putc(labels, '}');
+}
+
+/* Mark the records (state ST_NEW now) that a RETURNING result did not name as stored
+ * before: their id column is col. Returns how many were not named. */
+static size_t mark_returned(struct prep *p, const struct col_batch *b, const PGresult *r, int col)
+{
+	unsigned char *seen = mon_xcalloc(p->n + 1, 1);
+	size_t old = 0;
+
+	for (int i = 0; i < PQntuples(r); i++) {
+		long k = prep_find(p, b, PQgetvalue(r, i, col), (size_t)PQgetlength(r, i, col));
+
+		if (k >= 0)
+			seen[k] = 1;
+	}
+	for (size_t k = 0; k < p->n; k++) {
+		if (!seen[k]) {
+			p->st[k] = ST_DUP;
+			old++;
+		}
+	}
+	free(seen);
+	return old;
+}
+
+/* Of the records marked ST_DUP, mark those whose stored digest differs ST_CONFLICT. sql
+ * takes $1 model id, $2 ids, $3 hex digests, and returns the differing ids. */
+static int classify_old(PGconn *c, struct prep *p, const struct col_batch *b, const char *model,
+			const char *sql, size_t *nconflict)
+{
+	struct mon_buf ids = MON_BUF_INIT, digs = MON_BUF_INIT;
+	const char *params[3];
+	PGresult *r;
+	int ret = 0;
+
+	prep_arrays(p, b, ST_DUP, &ids, NULL, &digs, NULL);
+	params[0] = model;
+	params[1] = mon_buf_str(&ids);
+	params[2] = mon_buf_str(&digs);
+	r = PQexecParams(c, sql, 3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		ret = db_error(c, r, "could not compare stored records");
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(r); i++) {
+		long k = prep_find(p, b, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
+
+		if (k >= 0 && p->st[k] == ST_DUP) {
+			p->st[k] = ST_CONFLICT;
+			(*nconflict)++;
+		}
+	}
+out:
+	PQclear(r);
+	mon_buf_fini(&ids);
+	mon_buf_fini(&digs);
+	return ret;
+}
+
+/* Write the batch's outcome: marks in b, counts in res. */
+static void finish(const struct prep *p, struct col_batch *b, struct mon_ingest_result *res)
+{
+	for (size_t k = 0; k < p->n; k++) {
+		if (p->st[k] == ST_DUP)
+			col_batch_mark(b, p->idx[k], COL_REC_DUPLICATE);
+		else if (p->st[k] == ST_CONFLICT)
+			col_batch_mark(b, p->idx[k], COL_REC_CONFLICT);
+	}
+	res->duplicates = b->ndup;
+	res->conflicts = b->nconflict;
+}
+
+/* --- predictions ------------------------------------------------------------------------------ */
+
+static const char pred_ids_sql[] =
+	"INSERT INTO prediction_ids (model_id, client_id, ts, digest) "
+	"SELECT $1::int8, u.c, u.t, decode(u.d, 'hex') "
+	"FROM unnest($2::text[], $3::timestamptz[], $4::text[]) AS u(c, t, d) "
+	"ORDER BY u.c COLLATE \"C\" ON CONFLICT DO NOTHING RETURNING client_id";
+
+static const char pred_differ_sql[] =
+	"SELECT u.c FROM unnest($2::text[], $3::text[]) AS u(c, d) "
+	"JOIN prediction_ids p ON p.model_id = $1::int8 AND p.client_id = u.c "
+	"WHERE p.digest <> decode(u.d, 'hex')";
+
+/* One attempt at the predictions transaction. */
+static int try_predictions(PGconn *c, const char *model, struct prep *p, const struct col_batch *b,
+			   int atomic, size_t *accepted)
+{
+	struct mon_buf ids = MON_BUF_INIT, ts = MON_BUF_INIT, digs = MON_BUF_INIT;
+	struct mon_buf rows = MON_BUF_INIT;
+	const char *params[4];
+	size_t old, nconflict = 0;
+	PGresult *r = NULL;
+	int ret;
+
+	memset(p->st, ST_NEW, p->n);
+	*accepted = 0;
+	ret = begin(c);
+	if (ret)
+		goto out;
+	prep_arrays(p, b, -1, &ids, &ts, &digs, NULL);
+	params[0] = model;
+	params[1] = mon_buf_str(&ids);
+	params[2] = mon_buf_str(&ts);
+	params[3] = mon_buf_str(&digs);
+	r = PQexecParams(c, pred_ids_sql, 4, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		ret = db_error(c, r, "could not register prediction ids");
+		goto out;
+	}
+	old = mark_returned(p, b, r, 0);
+	if (old) {
+		ret = classify_old(c, p, b, model, pred_differ_sql, &nconflict);
+		if (ret)
+			goto out;
+	}
+	if (atomic && nconflict) {
+		ret = -EEXIST;
+		goto out;
+	}
+	for (size_t k = 0; k < p->n; k++) {
+		const struct col_record *rec = &b->rec[p->idx[k]];
+
+		if (p->st[k] != ST_NEW)
+			continue;
+		mon_buf_puts(&rows, model);
+		mon_buf_putc(&rows, '\t');
+		mon_pgtext_copy_text(&rows, rec->id);
+		mon_buf_putc(&rows, '\t');
+		mon_buf_put(&rows, p->text.p + p->off[k], p->off[k + 1] - p->off[k]);
+		mon_buf_putc(&rows, '\n');
+		(*accepted)++;
+	}
+	if (*accepted) {
+		ret = copy_in(c,
+			      "COPY predictions (model_id, client_id, ts, score, num, cat, seg) "
+			      "FROM STDIN",
+			      &rows, "could not copy predictions");
+		if (ret)
+			goto out;
+	}
+	ret = command(c, "COMMIT", 0, NULL, "could not commit predictions");
+out:
+	PQclear(r);
+	rollback(c);
+	mon_buf_fini(&ids);
+	mon_buf_fini(&ts);
+	mon_buf_fini(&digs);
+	mon_buf_fini(&rows);
+	return ret;
+}
+
+int mon_store_insert_predictions(PGconn *c, int64_t model_id, struct col_batch *b, int atomic,
+				 struct mon_ingest_result *res)
+{
+	struct prep p;
+	char model[24];
+	int ret = 0;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(model, sizeof(model), "%" PRId64, model_id);
+	if (atomic && b->nconflict) {
+		res->duplicates = b->ndup;
+		res->conflicts = b->nconflict;
+		return -EEXIST;
+	}
+	ret = prep_init(&p, b);
+	if (ret || !p.n)
+		goto out;
+	ret = ensure_batch_months(c, b);
+	for (int attempt = 0; !ret && attempt < ATTEMPTS; attempt++) {
+		ret = try_predictions(c, model, &p, b, atomic, &res->accepted);
+		if (ret == NO_PARTITION) {
+			/* dropped behind our back (retention, by hand): make them again */
+			mon_store_partitions_forget();
+			ret = ensure_batch_months(c, b);
+			if (!ret)
+				ret = NO_PARTITION;
+		}
+		if (ret != RETRY_TX && ret != NO_PARTITION)
+			break;
+		ret = 0;
+		if (attempt == ATTEMPTS - 1)
+			ret = -EIO;
+	}
+out:
+	if (!ret || ret == -EEXIST)
+		finish(&p, b, res);
+	else
+		res->accepted = 0;
+	if (ret == -EEXIST)
+		res->accepted = 0;
+	prep_fini(&p);
+	return ret;
+}
+
+/* --- labels -------------------------------------------------------------------------------- */
+
+static const char label_sql[] =
+	"WITH ins AS (INSERT INTO labels (model_id, prediction_id, label, ts, digest) "
+	"SELECT $1::int8, u.c, u.l, u.t, decode(u.d, 'hex') "
+	"FROM unnest($2::text[], $3::int2[], $4::timestamptz[], $5::text[]) AS u(c, l, t, d) "
+	"ORDER BY u.c COLLATE \"C\" ON CONFLICT DO NOTHING RETURNING prediction_id) "
+	"SELECT ins.prediction_id, EXISTS (SELECT 1 FROM prediction_ids p "
+	"WHERE p.model_id = $1::int8 AND p.client_id = ins.prediction_id) FROM ins";
+
+static const char label_differ_sql[] =
+	"SELECT u.c FROM unnest($2::text[], $3::text[]) AS u(c, d) "
+	"JOIN labels l ON l.model_id = $1::int8 AND l.prediction_id = u.c "
+	"WHERE l.digest <> decode(u.d, 'hex')";
+
+static int try_labels(PGconn *c, const char *model, struct prep *p, const struct col_batch *b,
+		      int atomic, struct mon_ingest_result *res)
+{
+	struct mon_buf ids = MON_BUF_INIT, ts = MON_BUF_INIT, digs = MON_BUF_INIT;
+	struct mon_buf labels = MON_BUF_INIT;
+	const char *params[5];
+	size_t nconflict = 0;
+	PGresult *r = NULL;
+	int ret;
+
+	memset(p->st, ST_NEW, p->n);
+	res->accepted = res->unmatched = 0;
+	ret = begin(c);
+	if (ret)
+		goto out;
+	prep_arrays(p, b, -1, &ids, &ts, &digs, &labels);
+	params[0] = model;
+	params[1] = mon_buf_str(&ids);
+	params[2] = mon_buf_str(&labels);
+	params[3] = mon_buf_str(&ts);
+	params[4] = mon_buf_str(&digs);
+	r = PQexecParams(c, label_sql, 5, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		ret = db_error(c, r, "could not store labels");
+		goto out;
+	}
+	res->accepted = (size_t)PQntuples(r);
+	for (int i = 0; i < PQntuples(r); i++)
+		res->unmatched += strcmp(PQgetvalue(r, i, 1), "t") != 0;
+	if (mark_returned(p, b, r, 0)) {
+		ret = classify_old(c, p, b, model, label_differ_sql, &nconflict);
+		if (ret)
+			goto out;
+	}
+	if (atomic && nconflict) {
+		ret = -EEXIST;
+		goto out;
+	}
+	ret = command(c, "COMMIT", 0, NULL, "could not commit labels");
+out:
+	PQclear(r);
+	rollback(c);
+	mon_buf_fini(&ids);
+	mon_buf_fini(&ts);
+	mon_buf_fini(&digs);
+	mon_buf_fini(&labels);
+	return ret;
+}
+
+int mon_store_insert_labels(PGconn *c, int64_t model_id, struct col_batch *b, int atomic,
+			    struct mon_ingest_result *res)
+{
+	struct prep p;
+	char model[24];
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(model, sizeof(model), "%" PRId64, model_id);
+	if (atomic && b->nconflict) {
+		res->duplicates = b->ndup;
+		res->conflicts = b->nconflict;
+		return -EEXIST;
+	}
+	ret = prep_init(&p, b);
+	if (ret || !p.n)
+		goto out;
+	for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+		ret = try_labels(c, model, &p, b, atomic, res);
+		if (ret != RETRY_TX)
+			break;
+		if (attempt == ATTEMPTS - 1)
+			ret = -EIO;
+	}
+out:
+	if (!ret || ret == -EEXIST)
+		finish(&p, b, res);
+	if (ret) {
+		res->accepted = 0;
+		res->unmatched = 0;
+	}
+	prep_fini(&p);
+	return ret;
+}
+
+/* --- references ------------------------------------------------------------------------------ */
+
+#define SELECT_REFERENCE                                                                   \
+	"SELECT id, kind, (extract(epoch FROM range_from) * 1000000)::int8, "              \
+	"(extract(epoch FROM range_to) * 1000000)::int8, rows, active, "                   \
+	"coalesce(created_by, ''), (extract(epoch FROM created_at) * 1000000)::int8 "      \
+	"FROM model_references "
+
+static void add_ts(cJSON *o, const char *key, const PGresult *r, int row, int col)
+{
+	char ts[COL_TS_BUF];
+
+	if (PQgetisnull(r, row, col)) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	col_ts_format(strtoll(PQgetvalue(r, row, col), NULL, 10), 0, ts);
+	cJSON_AddStringToObject(o, key, ts);
+}
+
+static cJSON *reference_json(const PGresult *r, int i)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "id", (double)strtoll(PQgetvalue(r, i, 0), NULL, 10));
+	cJSON_AddStringToObject(o, "kind", PQgetvalue(r, i, 1));
+	add_ts(o, "from", r, i, 2);
+	add_ts(o, "to", r, i, 3);
+	cJSON_AddNumberToObject(o, "rows", (double)strtoll(PQgetvalue(r, i, 4), NULL, 10));
+	cJSON_AddBoolToObject(o, "active", !strcmp(PQgetvalue(r, i, 5), "t"));
+	cJSON_AddStringToObject(o, "created_by", PQgetvalue(r, i, 6));
+	add_ts(o, "created_at", r, i, 7);
+	return o;
+}
+
+int mon_store_references_list(PGconn *c, int64_t model_id, cJSON **out)
+{
+	char model[24];
+	const char *params[1] = {model};
+	PGresult *r;
+	cJSON *arr;
+	int ret = 0;
+
+	snprintf(model, sizeof(model), "%" PRId64, model_id);
+	r = PQexecParams(c, SELECT_REFERENCE "WHERE model_id = $1::int8 ORDER BY id", 1, NULL,
+			 params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		ret = db_error(c, r, "could not list references");
+		goto out;
+	}
+	arr = cJSON_CreateArray();
+	for (int i = 0; i < PQntuples(r); i++)
+		cJSON_AddItemToArray(arr, reference_json(r, i));
+	*out = arr;
+out:
+	PQclear(r);
+	return ret;
+}
+
+/* In an open transaction: lock the model (so references of one model are made one at a
+ * time), deactivate its active reference and insert a new active one. The new row's id is
+ * written to id (24 bytes). */
+static int new_reference(PGconn *c, const char *model, const char *kind, const char *from,
+			 const char *to, const char *rows, const char *created_by, char *id)
+{
+	const char *params[6] = {model, kind, from, to, rows, created_by};
+	PGresult *r;
+	int ret;
+
+	ret = command(c, "SELECT 1 FROM models WHERE id = $1::int8 FOR UPDATE", 1, params,
+		      "could not lock a model");
+	if (!ret)
+		ret = command(c,
+			      "UPDATE model_references SET active = false "
+			      "WHERE model_id = $1::int8 AND active",
+			      1, params, "could not deactivate a reference");
+	if (ret)
+		return ret;
+	r = PQexecParams(c,
+			 "INSERT INTO model_references "
+			 "(model_id, kind, range_from, range_to, rows, active, created_by) "
+			 "VALUES ($1::int8, $2, $3::timestamptz, $4::timestamptz, $5::int8, true, $6) "
+			 "RETURNING id",
+			 6, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		ret = db_error(c, r, "could not create a reference");
+	else
+		snprintf(id, 24, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return ret;
+}
+
+/* The reference id (committed) as JSON. */
+static int reference_get(PGconn *c, const char *id, cJSON **out)
+{
+	const char *params[1] = {id};
+	PGresult *r = PQexecParams(c, SELECT_REFERENCE "WHERE id = $1::int8", 1, NULL, params, NULL,
+				   NULL, 0);
+	int ret = 0;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		ret = db_error(c, r, "could not read a reference");
+	else
+		*out = reference_json(r, 0);
+	PQclear(r);
+	return ret;
+}
+
+static int try_upload(PGconn *c, const char *model, const struct prep *p,
+		      const struct col_batch *b, const char *created_by, char *id)
+{
+	struct mon_buf rows = MON_BUF_INIT;
+	char nrows[24];
+	size_t n = 0;
+	int ret;
+
+	for (size_t k = 0; k < p->n; k++)
+		n += p->st[k] == ST_NEW;
+	snprintf(nrows, sizeof(nrows), "%zu", n);
+	ret = begin(c);
+	if (!ret)
+		ret = new_reference(c, model, "upload", NULL, NULL, nrows, created_by, id);
+	if (ret)
+		goto out;
+	for (size_t k = 0; k < p->n; k++) {
+		if (p->st[k] != ST_NEW)
+			continue;
+		mon_buf_puts(&rows, id);
+		mon_buf_putc(&rows, '\t');
+		mon_pgtext_copy_text(&rows, b->rec[p->idx[k]].id);
+		mon_buf_putc(&rows, '\t');
+		mon_buf_put(&rows, p->text.p + p->off[k], p->off[k + 1] - p->off[k]);
+		mon_buf_putc(&rows, '\n');
+	}
+	ret = copy_in(c,
+		      "COPY reference_rows (reference_id, client_id, ts, score, label, num, cat, seg) "
+		      "FROM STDIN",
+		      &rows, "could not copy reference rows");
+	if (!ret)
+		ret = command(c, "COMMIT", 0, NULL, "could not commit a reference");
+out:
+	rollback(c);
+	mon_buf_fini(&rows);
+	return ret;
+}
+
+int mon_store_reference_upload(PGconn *c, int64_t model_id, struct col_batch *b, int atomic,
+			       const char *created_by, cJSON **out)
+{
+	struct prep p;
+	char model[24], id[24];
+	int ret;
+
+	if (atomic && b->nconflict)
+		return -EEXIST;
+	snprintf(model, sizeof(model), "%" PRId64, model_id);
+	ret = prep_init(&p, b);
+	if (!ret && !p.n)
+		ret = -ENODATA;
+	for (int attempt = 0; !ret && attempt < ATTEMPTS; attempt++) {
+		ret = try_upload(c, model, &p, b, created_by, id);
+		if (ret != RETRY_TX)
+			break;
+		ret = attempt == ATTEMPTS - 1 ? -EIO : 0;
+	}
+	if (!ret)
+		ret = reference_get(c, id, out);
+	prep_fini(&p);
+	return ret;
+}
+
+int mon_store_reference_range(PGconn *c, int64_t model_id, int64_t from, int64_t to,
+			      const char *created_by, cJSON **out)
+{
+	char model[24], f[COL_TS_BUF], t[COL_TS_BUF], id[24] = "", nrows[24];
+	const char *params[3] = {model, f, t};
+	PGresult *r = NULL;
+	int ret;
+
+	snprintf(model, sizeof(model), "%" PRId64, model_id);
+	col_ts_format(from, 1, f);
+	col_ts_format(to, 1, t);
+	for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+		ret = begin(c);
+		if (ret)
+			break;
+		r = PQexecParams(c,
+				 "SELECT count(*) FROM predictions WHERE model_id = $1::int8 "
+				 "AND ts >= $2::timestamptz AND ts < $3::timestamptz",
+				 3, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			ret = db_error(c, r, "could not count predictions");
+		} else if (!strcmp(PQgetvalue(r, 0, 0), "0")) {
+			ret = -ENODATA;
+		} else {
+			snprintf(nrows, sizeof(nrows), "%s", PQgetvalue(r, 0, 0));
+			ret = new_reference(c, model, "range", f, t, nrows, created_by, id);
+			if (!ret)
+				ret = command(c, "COMMIT", 0, NULL, "could not commit a reference");
+		}
+		PQclear(r);
+		r = NULL;
+		rollback(c);
+		if (ret != RETRY_TX)
+			break;
+		if (attempt == ATTEMPTS - 1)
+			ret = -EIO;
+	}
+	if (!ret)
+		ret = reference_get(c, id, out);
+	return ret;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT
+ * monitor/tasks.c - the periodic maintenance tasks vigil serve runs
+ *
+ * One line per task: a name for the log, the interval in seconds and the function (see
+ * struct mon_server_task in server.h). Each runs on the maintenance thread right after the
+ * start-up migrations and then every interval; a failing task (< 0) is retried after at
+ * most 10 s. Typical tasks: create the next months' predictions partitions ahead of time,
+ * drop partitions past retention, claim due evaluations.
+ */
+#include "config.h"
+
+#include "monitor/server.h"
+/* tasks' headers: add yours here */
+#include "monitor/routes_ingest.h"
+
+const struct mon_server_task mon_server_tasks[] = {
+	{"partitions", 86400, mon_ingest_partitions_task},
+	{NULL, 0, NULL}, /* a row without fn is skipped; it keeps the array non-empty */
+};
+
+const size_t mon_server_ntasks = sizeof(mon_server_tasks) / sizeof(mon_server_tasks[0]);
