@@ -1528,7 +1528,7 @@ void col_csv_cell_error(const struct col_csv *c, size_t row, size_t col, char *e
 		msg(err, errlen, "%s: no cell at row %zu, column %zu", c->path, row, col + 1);
 		return;
 	}
-	/* the grammar accepts it, so only overflow can have rejected it */
+	/* a cell the grammar accepts can only have been rejected for overflowing */
 	t = s;
 	e = s + len;
 	while (t < e && is_blank(*t))

@@ -113,7 +113,8 @@ int col_csv_columns_double(const struct col_csv *c, const size_t *cols, size_t n
  * (truncated to fit, NUL-terminated), in the style of col_csv_open:
  *   "x.csv:12: column \"age\": not a number: \"12a\""
  *   "x.csv:12: column \"age\": number out of range: \"1e999\""
- * The cell text is quoted with control bytes shown as \xNN and cut after 40 bytes. */
+ * The cell text is quoted with control bytes shown as \xNN and cut after 40 bytes.
+ * It reads the cell with col_csv_cell, so the same one-thread-at-a-time rule applies. */
 void col_csv_cell_error(const struct col_csv *c, size_t row, size_t col, char *err, size_t errlen);
 
 #endif /* COLLECTORS_CSV_H */

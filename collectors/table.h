@@ -19,7 +19,7 @@
 
 struct col_dict; /* opaque string -> code map */
 
-struct col_dict *col_dict_new(void); /* aborts when out of memory */
+struct col_dict *col_dict_new(void);    /* aborts when out of memory */
 void col_dict_free(struct col_dict *d); /* NULL is a no-op */
 /* The code of s[0..len), adding it when new. Codes are dense, in first-seen order. */
 uint32_t col_dict_intern(struct col_dict *d, const char *s, size_t len);

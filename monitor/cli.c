@@ -71,8 +71,8 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
 	return 0;
 }
 
-static int parse_count(const char *opt, const char *s, unsigned long long lo,
-		       unsigned long long hi, unsigned long long *out)
+static int parse_count(const char *opt, const char *s, unsigned long long lo, unsigned long long hi,
+		       unsigned long long *out)
 {
 	char *end;
 	unsigned long long v;
@@ -183,7 +183,8 @@ static int read_scores(const struct col_csv *c, long col, double **out)
 		const char *s = col_csv_cell(c, bad, (size_t)col, &len);
 
 		fail("%s:%zu: column \"%s\": score \"%s\" is not a number", col_csv_path(c),
-		     col_csv_line(c, bad), col_csv_name(c, (size_t)col), show(s, len, buf, sizeof(buf)));
+		     col_csv_line(c, bad), col_csv_name(c, (size_t)col),
+		     show(s, len, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -235,8 +236,8 @@ static int read_labels(const struct col_csv *c, long col, struct label_rule *lr,
 			if (col_csv_parse_double(s, len, &v) < 0 || (v != 0.0 && v != 1.0)) {
 				fail("%s:%zu: column \"%s\": label \"%s\" is not 0 or 1 (name the "
 				     "positive label with --positive)",
-				     col_csv_path(c), col_csv_line(c, i), col_csv_name(c, (size_t)col),
-				     show(s, len, buf, sizeof(buf)));
+				     col_csv_path(c), col_csv_line(c, i),
+				     col_csv_name(c, (size_t)col), show(s, len, buf, sizeof(buf)));
 				free(y);
 				return -EINVAL;
 			}
@@ -466,7 +467,8 @@ int mon_cli_drift(int argc, char **argv)
 		long rj, cj;
 
 		if (columns) {
-			if ((rj = need_column(rcsv, name)) < 0 || (cj = need_column(ccsv, name)) < 0)
+			if ((rj = need_column(rcsv, name)) < 0 ||
+			    (cj = need_column(ccsv, name)) < 0)
 				goto out;
 		} else {
 			rj = (long)j;
@@ -503,7 +505,8 @@ int mon_cli_drift(int argc, char **argv)
 		d->f.dict = d->dict;
 	}
 	for (size_t i = 0; i < ncat; i++) {
-		if (col_csv_find(rcsv, categorical[i]) < 0 || col_csv_find(ccsv, categorical[i]) < 0) {
+		if (col_csv_find(rcsv, categorical[i]) < 0 ||
+		    col_csv_find(ccsv, categorical[i]) < 0) {
 			fail("--categorical names \"%s\", which is not a column of both files",
 			     categorical[i]);
 			goto out;

@@ -174,8 +174,8 @@ static int categorical_feature(const struct mon_drift_feature *f, size_t n_ref, 
 		cJSON_AddNumberToObject(cat, "current", (double)cc_all[j]);
 		cJSON_AddItemToArray(cats, cat);
 		if (rc_all[j] == 0)
-			cJSON_AddItemToArray(unseen,
-					     cJSON_CreateString(col_dict_name(f->dict, (uint32_t)j)));
+			cJSON_AddItemToArray(
+				unseen, cJSON_CreateString(col_dict_name(f->dict, (uint32_t)j)));
 	}
 
 	cJSON *chi = cJSON_AddObjectToObject(o, "chi_square");
@@ -258,11 +258,11 @@ static cJSON *mmd_report(const struct mon_drift_feature *feat, size_t nfeat, siz
 		cJSON_AddNullToObject(o, "mmd2");
 		cJSON_AddNullToObject(o, "sigma");
 		cJSON_AddNullToObject(o, "p_value");
-		cJSON_AddStringToObject(o, "undefined_reason",
-					d == 0 ? "no numeric features"
-					: rc == -EDOM
-						? "fewer than 2 complete rows or no feature with variance"
-						: "computation failed");
+		cJSON_AddStringToObject(
+			o, "undefined_reason",
+			d == 0        ? "no numeric features"
+			: rc == -EDOM ? "fewer than 2 complete rows or no feature with variance"
+				      : "computation failed");
 	}
 	cJSON_AddNumberToObject(o, "permutations", (double)(rc == 0 ? r.permutations : 0));
 	cJSON_AddNumberToObject(o, "seed", (double)opts->seed);
@@ -271,9 +271,9 @@ static cJSON *mmd_report(const struct mon_drift_feature *feat, size_t nfeat, siz
 	cJSON_AddNumberToObject(o, "dropped_reference_rows", (double)r.dropped_reference);
 	cJSON_AddNumberToObject(o, "dropped_current_rows", (double)r.dropped_current);
 	cJSON_AddBoolToObject(o, "subsampled", r.subsampled);
-	cJSON_AddNumberToObject(o, "max_rows",
-				(double)(opts->mmd_max_rows ? opts->mmd_max_rows
-							    : STATS_MMD_DEFAULT_MAX_ROWS));
+	cJSON_AddNumberToObject(
+		o, "max_rows",
+		(double)(opts->mmd_max_rows ? opts->mmd_max_rows : STATS_MMD_DEFAULT_MAX_ROWS));
 	cJSON *fu = cJSON_AddArrayToObject(o, "features");
 	cJSON *fx = cJSON_AddArrayToObject(o, "excluded_features");
 	for (size_t k = 0; k < d; k++)
@@ -288,8 +288,8 @@ static cJSON *mmd_report(const struct mon_drift_feature *feat, size_t nfeat, siz
 	return o;
 }
 
-int mon_drift_report(const struct mon_drift_feature *feat, size_t nfeat, size_t n_ref,
-		     size_t n_cur, const struct mon_drift_opts *opts, cJSON **out)
+int mon_drift_report(const struct mon_drift_feature *feat, size_t nfeat, size_t n_ref, size_t n_cur,
+		     const struct mon_drift_opts *opts, cJSON **out)
 {
 	struct feat_state *st = mon_xcalloc(nfeat ? nfeat : 1, sizeof(*st));
 	double *p = mon_xmalloc((nfeat ? nfeat : 1) * sizeof(double));

@@ -38,7 +38,7 @@ void mon_drift_opts_init(struct mon_drift_opts *o);
 /* Compute the drift report of nfeat features over n_ref reference and n_cur current rows.
  * On success stores a new cJSON object in *out (cJSON_Delete it) and returns 0. Returns
  * -ENOMEM; statistics that are undefined for the data appear as JSON null with a reason. */
-int mon_drift_report(const struct mon_drift_feature *feat, size_t nfeat, size_t n_ref,
-		     size_t n_cur, const struct mon_drift_opts *opts, cJSON **out) MON_MUSTCHECK;
+int mon_drift_report(const struct mon_drift_feature *feat, size_t nfeat, size_t n_ref, size_t n_cur,
+		     const struct mon_drift_opts *opts, cJSON **out) MON_MUSTCHECK;
 
 #endif /* MONITOR_DRIFT_REPORT_H */

@@ -32,8 +32,7 @@ void mon_perf_opts_init(struct mon_perf_opts *o)
 	o->seed = 1;
 }
 
-static void add_ci(cJSON *o, const char *key, int ok, const struct stats_ci *ci,
-		   const char *method)
+static void add_ci(cJSON *o, const char *key, int ok, const struct stats_ci *ci, const char *method)
 {
 	if (!ok || !isfinite(ci->value)) {
 		cJSON_AddNullToObject(o, key);
@@ -131,8 +130,8 @@ static void perf_gaps(cJSON *obj, const struct stats_perf *g, const struct stats
 /* A grouping: rows ordered by group, group boundaries, and each group's value labels. */
 struct grouping {
 	size_t ngroups;
-	size_t *start; /* ngroups + 1 */
-	size_t *rows;  /* n, rows of group g at rows[start[g] .. start[g+1]) */
+	size_t *start;             /* ngroups + 1 */
+	size_t *rows;              /* n, rows of group g at rows[start[g] .. start[g+1]) */
 	uint32_t *code_a, *code_b; /* per group (COL_MISSING_CODE = missing) */
 };
 
@@ -365,8 +364,8 @@ struct est_ctx {
 	uint8_t *y;
 };
 
-static void add_realized(cJSON *obj, const struct stats_cbpe *e, const double *s,
-			 const uint8_t *y, size_t n, const struct mon_perf_opts *o)
+static void add_realized(cJSON *obj, const struct stats_cbpe *e, const double *s, const uint8_t *y,
+			 size_t n, const struct mon_perf_opts *o)
 {
 	struct stats_perf p;
 	cJSON *r, *err;
@@ -401,8 +400,8 @@ static int est_metrics(cJSON *obj, const struct est_ctx *c, const double *s, con
 	cJSON_AddBoolToObject(obj, "insufficient_data", n < o->min_n);
 	if (n < o->min_n)
 		return 0;
-	if ((rc = stats_cbpe_estimate(c->cal, s, n, o->threshold, o->conf, o->draws, o->seed,
-				      &e)) < 0)
+	if ((rc = stats_cbpe_estimate(c->cal, s, n, o->threshold, o->conf, o->draws, o->seed, &e)) <
+	    0)
 		return rc;
 	cJSON_AddNumberToObject(obj, "expected_positives", e.tp + e.fn);
 	cJSON *cm = cJSON_AddObjectToObject(obj, "confusion");
@@ -444,8 +443,8 @@ static int est_groups(void *vctx, const struct mon_perf_attr *a, const struct mo
 	return 0;
 }
 
-int mon_estimate_report(const struct stats_isotonic *cal, const double *score,
-			const uint8_t *label, size_t n, const struct mon_perf_attr *by, size_t nby,
+int mon_estimate_report(const struct stats_isotonic *cal, const double *score, const uint8_t *label,
+			size_t n, const struct mon_perf_attr *by, size_t nby,
 			const struct mon_perf_opts *o, cJSON **out)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -455,7 +454,8 @@ int mon_estimate_report(const struct stats_isotonic *cal, const double *score,
 	cJSON_AddStringToObject(root, "method", "cbpe");
 	add_params(root, o);
 	cJSON *par = cJSON_GetObjectItem(root, "parameters");
-	cJSON_AddNumberToObject(par, "draws", (double)(o->draws ? o->draws : STATS_CBPE_DEFAULT_DRAWS));
+	cJSON_AddNumberToObject(par, "draws",
+				(double)(o->draws ? o->draws : STATS_CBPE_DEFAULT_DRAWS));
 	cJSON_AddNumberToObject(par, "seed", (double)o->seed);
 	cJSON_AddStringToObject(par, "calibration", "isotonic");
 	cJSON *ov = cJSON_AddObjectToObject(root, "overall");

@@ -41,8 +41,8 @@ int mon_perf_report(const double *score, const uint8_t *label, size_t n,
 /* Label-free estimate for n scored rows with the calibration cal (fitted on the labelled
  * reference). When label is not NULL the realised metrics and the estimate's error are
  * added beside each estimate. Stores a new object in *out. */
-int mon_estimate_report(const struct stats_isotonic *cal, const double *score,
-			const uint8_t *label, size_t n, const struct mon_perf_attr *by, size_t nby,
+int mon_estimate_report(const struct stats_isotonic *cal, const double *score, const uint8_t *label,
+			size_t n, const struct mon_perf_attr *by, size_t nby,
 			const struct mon_perf_opts *o, cJSON **out) MON_MUSTCHECK;
 
 #endif /* MONITOR_PERF_REPORT_H */

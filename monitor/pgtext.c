@@ -180,3 +180,55 @@ void mon_pgtext_copy_num_array(struct mon_buf *b, const double *v, size_t n)
 	*o++ = '}';
 	b->len = (size_t)(o - b->p);
 }
+
+/* --- binary arrays -------------------------------------------------------------------------- */
+
+static char *put_be32(char *o, uint32_t v)
+{
+	o[0] = (char)(v >> 24);
+	o[1] = (char)(v >> 16);
+	o[2] = (char)(v >> 8);
+	o[3] = (char)v;
+	return o + 4;
+}
+
+void mon_pgbin_array(struct mon_buf *b, unsigned elem_oid, size_t n)
+{
+	char *o = mon_buf_room(b, 20);
+
+	o = put_be32(o, n ? 1 : 0);
+	o = put_be32(o, 0);
+	o = put_be32(o, elem_oid);
+	if (n) {
+		o = put_be32(o, (uint32_t)n);
+		o = put_be32(o, 1);
+	}
+	b->len = (size_t)(o - b->p);
+}
+
+void mon_pgbin_elem(struct mon_buf *b, const void *p, size_t len)
+{
+	char *o = put_be32(mon_buf_room(b, 4 + len), (uint32_t)len);
+
+	memcpy(o, p, len);
+	b->len += 4 + len;
+}
+
+void mon_pgbin_timestamptz(struct mon_buf *b, int64_t unix_us)
+{
+	uint64_t v = (uint64_t)(unix_us - INT64_C(946684800000000));
+	char *o = put_be32(mon_buf_room(b, 12), 8);
+
+	o = put_be32(o, (uint32_t)(v >> 32));
+	put_be32(o, (uint32_t)v);
+	b->len += 12;
+}
+
+void mon_pgbin_int2(struct mon_buf *b, int v)
+{
+	char *o = put_be32(mon_buf_room(b, 6), 2);
+
+	o[0] = (char)((unsigned)v >> 8);
+	o[1] = (char)v;
+	b->len += 6;
+}

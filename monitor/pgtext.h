@@ -14,6 +14,7 @@
 #ifndef MONITOR_PGTEXT_H
 #define MONITOR_PGTEXT_H
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "monitor/common.h"
@@ -71,5 +72,29 @@ void mon_pgtext_copy_text_array(struct mon_buf *b, const char *const *s, size_t 
 /* Append a double precision[] column: canonical numbers (col_format_double), NaN as
  * NULL. */
 void mon_pgtext_copy_num_array(struct mon_buf *b, const double *v, size_t n);
+
+/* --- binary array parameters ------------------------------------------------------------
+ *
+ * PostgreSQL's binary array format (array_send): big-endian int32 ndim (1, or 0 for an
+ * empty array), int32 flags (0: no NULL elements), the element type's OID, then per
+ * dimension int32 length and int32 lower bound (1), then per element an int32 length
+ * and its bytes. Sent with paramFormats 1, this spares the server parsing text arrays,
+ * timestamps and hex. Element type OIDs are PostgreSQL's fixed built-in ones. */
+#define MON_PG_INT2_OID 21u
+#define MON_PG_TEXT_OID 25u
+#define MON_PG_BYTEA_OID 17u
+#define MON_PG_TIMESTAMPTZ_OID 1184u
+#define MON_PG_INT2_ARRAY_OID 1005u
+#define MON_PG_TEXT_ARRAY_OID 1009u
+#define MON_PG_BYTEA_ARRAY_OID 1001u
+#define MON_PG_TIMESTAMPTZ_ARRAY_OID 1185u
+
+/* Start a one-dimensional array of n elements of type elem_oid. */
+void mon_pgbin_array(struct mon_buf *b, unsigned elem_oid, size_t n);
+/* One element: len bytes at p (text without its NUL, bytea as is). */
+void mon_pgbin_elem(struct mon_buf *b, const void *p, size_t len);
+/* A timestamptz element from microseconds since 1970 (PostgreSQL counts from 2000). */
+void mon_pgbin_timestamptz(struct mon_buf *b, int64_t unix_us);
+void mon_pgbin_int2(struct mon_buf *b, int v);
 
 #endif /* MONITOR_PGTEXT_H */

@@ -66,8 +66,7 @@ void mon_render_drift(FILE *f, const cJSON *r)
 	fprintf(f, "%-18s %-5s %8s %8s %7s %7s %-5s %9s %9s %9s %7s %7s %6s  %s\n", "feature",
 		"type", "n_ref", "n_cur", "miss_r", "miss_c", "test", "statistic", "p", "q", "psi",
 		"w1/sd", "js", "drift");
-	cJSON_ArrayForEach(feat, get(r, "features"))
-	{
+	cJSON_ArrayForEach (feat, get(r, "features")) {
 		int cat = !strcmp(cJSON_GetStringValue(get(feat, "type")) ?: "", "categorical");
 		const char *t = cat ? "chi_square" : "ks";
 		char stat[40], p[40];
@@ -79,8 +78,7 @@ void mon_render_drift(FILE *f, const cJSON *r)
 		const cJSON *unseen = get(feat, "unseen_categories");
 		fprintf(f, "%-18.18s %-5s %8s %8s %7s %7s %-5s %9s %9s %9s %7s %7s %6s  %s%s%s\n",
 			cJSON_GetStringValue(get(feat, "name")), cat ? "cat" : "num",
-			num(feat, "n_reference", 0, b[0], 32),
-			num(feat, "n_current", 0, b[1], 32),
+			num(feat, "n_reference", 0, b[0], 32), num(feat, "n_current", 0, b[1], 32),
 			num(feat, "missing_reference", 0, b[2], 32),
 			num(feat, "missing_current", 0, b[3], 32), cat ? "chi2" : "ks", stat, p,
 			pval(feat, "q_value", b[4], 32), num(feat, "psi.value", 3, b[5], 32),
@@ -92,8 +90,7 @@ void mon_render_drift(FILE *f, const cJSON *r)
 		(void)t;
 		if (cJSON_GetArraySize(unseen) > 0) {
 			const cJSON *u;
-			cJSON_ArrayForEach(u, unseen)
-			{
+			cJSON_ArrayForEach (u, unseen) {
 				fprintf(f, "%20s unseen category \"%s\"\n", "",
 					cJSON_GetStringValue(u));
 			}
@@ -105,8 +102,7 @@ void mon_render_drift(FILE *f, const cJSON *r)
 		const cJSON *u;
 		size_t k = 0;
 
-		cJSON_ArrayForEach(u, get(m, "features"))
-		{
+		cJSON_ArrayForEach (u, get(m, "features")) {
 			k += (size_t)snprintf(feats + k, k < sizeof(feats) ? sizeof(feats) - k : 0,
 					      "%s%s", k ? "," : "", cJSON_GetStringValue(u));
 			if (k >= sizeof(feats))
@@ -151,7 +147,8 @@ static void group_name(const cJSON *g, char *buf, size_t cap)
 	const cJSON *a0 = cJSON_GetArrayItem(attrs, 0), *a1 = cJSON_GetArrayItem(attrs, 1);
 	const cJSON *v0 = cJSON_GetArrayItem(val, 0), *v1 = cJSON_GetArrayItem(val, 1);
 	snprintf(buf, cap, "%s=%s & %s=%s", cJSON_GetStringValue(a0) ?: "?",
-		 cJSON_IsString(v0) ? v0->valuestring : "(missing)", cJSON_GetStringValue(a1) ?: "?",
+		 cJSON_IsString(v0) ? v0->valuestring : "(missing)",
+		 cJSON_GetStringValue(a1) ?: "?",
 		 cJSON_IsString(v1) ? v1->valuestring : "(missing)");
 }
 
@@ -160,8 +157,7 @@ static void perf_row(FILE *f, const char *name, const cJSON *g, int est)
 	char b[9][48];
 
 	if (cJSON_IsTrue(get(g, "insufficient_data"))) {
-		fprintf(f, "%-28.28s %7s %7s  insufficient data\n", name,
-			num(g, "n", 0, b[0], 48),
+		fprintf(f, "%-28.28s %7s %7s  insufficient data\n", name, num(g, "n", 0, b[0], 48),
 			num(g, est ? "expected_positives" : "positives", 0, b[1], 48));
 		return;
 	}
@@ -174,8 +170,8 @@ static void perf_row(FILE *f, const char *name, const cJSON *g, int est)
 		est ? "" : "");
 	const cJSON *gaps = get(g, "gaps");
 	if (gaps) {
-		fprintf(f, "%-28s %15s gap vs overall: sens %s  spec %s  ppv %s  auroc %s\n", "", "",
-			ci(gaps, "sensitivity", b[0], 48), ci(gaps, "specificity", b[1], 48),
+		fprintf(f, "%-28s %15s gap vs overall: sens %s  spec %s  ppv %s  auroc %s\n", "",
+			"", ci(gaps, "sensitivity", b[0], 48), ci(gaps, "specificity", b[1], 48),
 			ci(gaps, "ppv", b[2], 48), ci(gaps, "auroc", b[3], 48));
 	}
 	const cJSON *real = get(g, "realized");
@@ -206,17 +202,16 @@ void mon_render_perf(FILE *f, const cJSON *r)
 			"label-free estimate (CBPE, isotonic calibration on %s reference rows), "
 			"threshold %s, %s%% intervals\n",
 			num(r, "reference_rows", 0, b[0], 32),
-			num(r, "parameters.threshold", -1, b[1], 32),
-			conf_pct(r, b[2], 32));
+			num(r, "parameters.threshold", -1, b[1], 32), conf_pct(r, b[2], 32));
 	else
-		fprintf(f, "performance at threshold %s, 95%% intervals (Wilson; DeLong for AUROC)\n",
+		fprintf(f,
+			"performance at threshold %s, 95%% intervals (Wilson; DeLong for AUROC)\n",
 			num(r, "parameters.threshold", -1, b[1], 32));
 	fprintf(f, "%-28s %7s %7s %-21s %-21s %-21s %-21s %-21s %6s %6s\n", "group", "n",
 		est ? "exp_pos" : "pos", "sensitivity", "specificity", "ppv", "npv", "auroc",
 		est ? "" : "brier", est ? "" : "ece");
 	perf_row(f, "overall", get(r, "overall"), est);
-	cJSON_ArrayForEach(g, get(r, "groups"))
-	{
+	cJSON_ArrayForEach (g, get(r, "groups")) {
 		group_name(g, name, sizeof(name));
 		perf_row(f, name, g, est);
 	}

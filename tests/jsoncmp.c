@@ -66,8 +66,7 @@ static void compare(const cJSON *e, const cJSON *a, const char *ptr)
 			mismatches++;
 			return;
 		}
-		cJSON_ArrayForEach(c, e)
-		{
+		cJSON_ArrayForEach (c, e) {
 			if (c->string[0] == '_')
 				continue; /* metadata of the fixture, e.g. _versions */
 			snprintf(sub, sizeof(sub), "%s/%s", ptr, c->string);
