@@ -92,7 +92,7 @@ static int case_ks(const char *dir, int reps)
 	size_t n, m;
 	double *x = load(dir, "uni_x.f64", sizeof(double), &n);
 	double *y = load(dir, "uni_y.f64", sizeof(double), &m);
-	struct stats_ks r = { 0 };
+	struct stats_ks r = {0};
 	double best = 1e300;
 	int rc = 0;
 
@@ -180,7 +180,7 @@ static int case_mmd(const char *dir, int reps)
 		.seed = MMD_SEED,
 		.max_rows = STATS_MMD_DEFAULT_MAX_ROWS,
 	};
-	struct stats_mmd r = { 0 };
+	struct stats_mmd r = {0};
 	int used[MMD_D];
 	double best = 1e300;
 	int rc = 0;

@@ -154,9 +154,11 @@ void col_batch_limits_default(struct col_batch_limits *l)
  * when the field is rejected. A NULL field means the record as a whole (""). */
 struct fld {
 	const char *prefix; /* "", "/features" or "/segments" */
-	const char *key;    /* not NUL-terminated */
+	const char *key;    /* not NUL-terminated, unless len is NUL_TERMINATED */
 	size_t len;
 };
+
+#define NUL_TERMINATED SIZE_MAX
 
 #define TOP(k) (&(const struct fld){"", k, sizeof(k) - 1})
 
@@ -164,14 +166,16 @@ struct fld {
  * says (~ is ~0, / is ~1), cut after PTR_MAX bytes but never inside a UTF-8 sequence. */
 static const char *ptr_build(char *buf, size_t cap, const struct fld *f)
 {
-	size_t o, base, i;
+	size_t o, base, i, len = f ? f->len : 0;
 
 	if (!f) {
 		buf[0] = '\0';
 		return buf;
 	}
 	base = o = (size_t)snprintf(buf, cap, "%s/", f->prefix);
-	for (i = 0; i < f->len && o < PTR_MAX && f->key[i] != '\0'; i++) {
+	if (f->len == NUL_TERMINATED)
+		len = strlen(f->key);
+	for (i = 0; i < len && o < PTR_MAX && f->key[i] != '\0'; i++) {
 		if (f->key[i] == '~' || f->key[i] == '/') {
 			buf[o++] = '~';
 			buf[o++] = f->key[i] == '~' ? '0' : '1';
@@ -179,7 +183,7 @@ static const char *ptr_build(char *buf, size_t cap, const struct fld *f)
 			buf[o++] = f->key[i];
 		}
 	}
-	if (i < f->len && ((unsigned char)f->key[i] & 0xC0) == 0x80) {
+	if (i < len && ((unsigned char)f->key[i] & 0xC0) == 0x80) {
 		while (o > base && ((unsigned char)buf[o - 1] & 0xC0) == 0x80)
 			o--;
 		if (o > base)
@@ -613,13 +617,25 @@ static inline int isdig(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* A number in JSON's grammar, or NaN / Infinity / -Infinity. */
+static const double pow10_exact[23] = {
+	1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,	1e8,  1e9,  1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/* A number in JSON's grammar, or NaN / Infinity / -Infinity. The grammar check gathers
+ * up to 19 significant digits; when they and the decimal exponent fit Clinger's fast
+ * path (w <= 2^53, |q| <= 22: one correctly rounded IEEE operation on exact operands),
+ * that is the value; anything else goes to col_csv_parse_double. */
 static int jnumber(struct jp *j, struct jval *v)
 {
 	const char *b = j->p, *p = b, *e = j->end;
+	uint64_t w = 0;
+	int nd = 0, q = 0, slow = 0, neg = 0;
 
-	if (p < e && *p == '-')
+	if (p < e && *p == '-') {
+		neg = 1;
 		p++;
+	}
 	if (p < e && *p == 'I') {
 		j->p = p;
 		v->k = VK_NONFINITE;
@@ -628,27 +644,54 @@ static int jnumber(struct jp *j, struct jval *v)
 	if (p < e && *p == '0') {
 		p++;
 	} else if (p < e && *p >= '1' && *p <= '9') {
-		while (p < e && isdig(*p))
-			p++;
+		for (; p < e && isdig(*p); p++) {
+			if (nd < 19) {
+				w = w * 10 + (uint64_t)(*p - '0');
+				nd++;
+			} else {
+				slow = 1;
+			}
+		}
 	} else {
 		return jerr(j, "invalid number");
 	}
 	if (p < e && *p == '.') {
 		if (++p >= e || !isdig(*p))
 			return jerr(j, "invalid number");
-		while (p < e && isdig(*p))
-			p++;
+		for (; p < e && isdig(*p); p++) {
+			if (!w && *p == '0') {
+				q--; /* a leading zero of the fraction: no significant digit */
+			} else if (nd < 19) {
+				w = w * 10 + (uint64_t)(*p - '0');
+				nd++;
+				q--;
+			} else {
+				slow = 1;
+			}
+		}
 	}
 	if (p < e && (*p == 'e' || *p == 'E')) {
+		int eneg = 0, x = 0;
+
 		p++;
 		if (p < e && (*p == '+' || *p == '-'))
-			p++;
+			eneg = *p++ == '-';
 		if (p >= e || !isdig(*p))
 			return jerr(j, "invalid number");
-		while (p < e && isdig(*p))
-			p++;
+		for (; p < e && isdig(*p); p++)
+			if (x < 10000)
+				x = x * 10 + (*p - '0');
+		q += eneg ? -x : x;
 	}
 	j->p = p;
+	if (!slow && w <= (UINT64_C(1) << 53) && q >= -22 && q <= 22) {
+		double d = (double)w;
+
+		d = q < 0 ? d / pow10_exact[-q] : d * pow10_exact[q];
+		v->d = neg ? -d : d;
+		v->k = VK_NUM;
+		return 0;
+	}
 	/* the grammar is checked, so the only failure left is overflow */
 	v->k = col_csv_parse_double(b, (size_t)(p - b), &v->d) ? VK_HUGE : VK_NUM;
 	return 0;
@@ -766,7 +809,7 @@ static int jfield_value(struct jp *j, struct bp *bp, long fi, int seg)
 {
 	const struct col_schema *s = bp->s;
 	const char *name = seg ? s->seg[fi] : s->feat[fi].name;
-	const struct fld f = {seg ? "/segments" : "/features", name, strlen(name)}, *field = &f;
+	const struct fld f = {seg ? "/segments" : "/features", name, NUL_TERMINATED}, *field = &f;
 	int numeric = !seg && s->feat[fi].type == COL_NUMERIC;
 	const char **slot = seg ? &bp->cur.seg[fi] : numeric ? NULL : &bp->cur.cat[s->feat[fi].slot];
 	char buf[COL_DOUBLE_BUF];
@@ -1015,7 +1058,7 @@ static int jrecord(struct jp *j, struct bp *bp)
 				return -1;
 		} else {
 			/* the key's text may sit in the scratch buffer the value reuses */
-			const struct fld f = {"", name, strlen(name)};
+			const struct fld f = {"", name, NUL_TERMINATED};
 
 			/* a rejected value leaves the field unset, but it is not "missing" */
 			bp->have |= bit;
@@ -1413,7 +1456,7 @@ static void csv_value(struct bp *bp, const struct ccol *k, const char *t, size_t
 	if (col_csv_is_missing(t, len))
 		return;
 	name = k->kind == C_SEG ? s->seg[k->idx] : s->feat[k->idx].name;
-	field = (struct fld){k->kind == C_SEG ? "/segments" : "/features", name, strlen(name)};
+	field = (struct fld){k->kind == C_SEG ? "/segments" : "/features", name, NUL_TERMINATED};
 	if (k->kind == C_FEAT && s->feat[k->idx].type == COL_NUMERIC) {
 		if (col_csv_parse_double(t, len, &v))
 			reject(bp, &field, "expected a finite number");

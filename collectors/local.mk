@@ -5,6 +5,6 @@ noinst_LIBRARIES += %D%/libcollectors.a
 	%D%/table.c %D%/table.h \
 	%D%/record.c %D%/record.h \
 	%D%/batch.c %D%/batch.h
-%C%_libcollectors_a_CFLAGS = $(AM_CFLAGS) -O3 -pthread
+%C%_libcollectors_a_CFLAGS = $(AM_CFLAGS) -pthread
 %C%_libcollectors_a_CPPFLAGS = $(AM_CPPFLAGS) $(CJSON_CFLAGS)
 COLLECTORS_LIBS = collectors/libcollectors.a -lpthread

@@ -231,13 +231,16 @@ size_t col_format_double(double v, char *buf)
 	}
 	if (a >= 1e-5 && a < 1e15) {
 		/* the fewest fraction digits p whose rounding r / 10^p reads back as a: with
-		 * r < 2^53 and 10^p exact, that one division is exactly what strtod computes */
+		 * r < 2^53 and 10^p exact, that one division is exactly what strtod computes.
+		 * When it does, a * 10^p lies within r * 2^-52 of r, so a product further than
+		 * r * 2^-50 from its rounding cannot qualify and skips the division. */
 		for (int p = 1; p <= 22; p++) {
-			double m = a * pow10_tab[p], r = nearbyint(m);
+			double m = a * pow10_tab[p], r;
 
-			if (r >= 1e15)
+			if (m >= 1e15)
 				break;
-			if (r / pow10_tab[p] != a)
+			r = (double)(int64_t)(m + 0.5);
+			if (fabs(m - r) > r * 0x1p-50 || r / pow10_tab[p] != a)
 				continue;
 			q = utoa_rev((uint64_t)r, tmp + sizeof(tmp));
 			n = (size_t)(tmp + sizeof(tmp) - q);
@@ -280,15 +283,15 @@ static const char *slot_name(const struct col_schema *s, uint32_t v)
 	return v & SEG_BIT ? s->seg[(v & ~SEG_BIT) - 1] : s->feat[v - 1].name;
 }
 
+/* The hash table holds two words a slot: the entry (feature i + 1, or SEG_BIT | segment
+ * i + 1; 0 when free) and its name's length, compared before the bytes. */
 long col_schema_find(const struct col_schema *s, const char *name, size_t len, int *is_segment)
 {
 	size_t i = fnv1a(name, len) & s->hmask;
 	uint32_t v;
 
-	while ((v = s->hash[i])) {
-		const char *n = slot_name(s, v);
-
-		if (strlen(n) == len && !memcmp(n, name, len)) {
+	while ((v = s->hash[2 * i])) {
+		if (s->hash[2 * i + 1] == len && !memcmp(slot_name(s, v), name, len)) {
 			*is_segment = !!(v & SEG_BIT);
 			return (long)((v & ~SEG_BIT) - 1);
 		}
@@ -381,12 +384,13 @@ static int hash_add(struct col_schema *s, const char *name, uint32_t v)
 	size_t len = strlen(name);
 	size_t i = fnv1a(name, len) & s->hmask;
 
-	while (s->hash[i]) {
-		if (!strcmp(slot_name(s, s->hash[i]), name))
+	while (s->hash[2 * i]) {
+		if (!strcmp(slot_name(s, s->hash[2 * i]), name))
 			return -EEXIST;
 		i = (i + 1) & s->hmask;
 	}
-	s->hash[i] = v;
+	s->hash[2 * i] = v;
+	s->hash[2 * i + 1] = (uint32_t)len;
 	return 0;
 }
 
@@ -576,7 +580,7 @@ int col_schema_parse(const cJSON *spec, struct col_schema **out, struct col_diag
 	s->seg = col_xcalloc(ns ? ns : 1, sizeof(*s->seg));
 	for (cap = 8; cap < 2 * (nf + ns); cap *= 2)
 		;
-	s->hash = col_xcalloc(cap, sizeof(*s->hash));
+	s->hash = col_xcalloc(2 * cap, sizeof(*s->hash));
 	s->hmask = cap - 1;
 	if (pos && label_text(pos, "/positive_label", &s->positive_label, diag))
 		goto out;

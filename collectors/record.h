@@ -52,7 +52,7 @@ struct col_schema {
 	size_t nfeat, nnum, ncat, nseg;
 	struct col_feature *feat; /* nfeat, declaration order */
 	char **seg;               /* nseg segment names, declaration order */
-	uint32_t *hash;           /* private: name lookup (col_schema_find) */
+	uint32_t *hash;           /* private: name lookup (col_schema_find), 2 words a slot */
 	size_t hmask;
 };
 

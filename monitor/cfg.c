@@ -56,6 +56,8 @@ static const struct opt opts[] = {
 	 OFF(max_body_bytes)},
 	{"max_batch_records", "VIGIL_MAX_BATCH_RECORDS", T_SIZE, "100000", 1, 10000000,
 	 MON_CF_RELOADABLE, OFF(max_batch_records)},
+	{"max_window_rows", "VIGIL_MAX_WINDOW_ROWS", T_SIZE, "2000000", 1, 100000000,
+	 MON_CF_RELOADABLE, OFF(max_window_rows)},
 	{"max_json_depth", "VIGIL_MAX_JSON_DEPTH", T_UINT, "32", 1, 1000, MON_CF_RELOADABLE,
 	 OFF(max_json_depth)},
 	{"db_pool_size", "VIGIL_DB_POOL_SIZE", T_UINT, "8", 1, 1000, 0, OFF(db_pool_size)},

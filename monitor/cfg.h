@@ -30,6 +30,7 @@ struct mon_cfg {
 	unsigned connection_timeout_s; /* idle or stalled connection is closed after this */
 	size_t max_body_bytes;     /* request bodies beyond this are answered 413 */
 	size_t max_batch_records;  /* records in one ingest batch */
+	size_t max_window_rows;    /* rows an analysis request may load (window or reference) */
 	unsigned max_json_depth;   /* nesting depth accepted in request JSON */
 	unsigned db_pool_size;     /* PostgreSQL connections */
 	unsigned db_acquire_timeout_ms; /* how long a request waits for a free connection */

@@ -91,7 +91,7 @@ static int numeric_feature(const struct mon_drift_feature *f, size_t n_ref, size
 		cJSON_AddStringToObject(o, "undefined_reason", why);
 		goto out;
 	}
-	if ((rc = stats_sort(r, nr)) < 0 || (rc = stats_sort(c, nc)) < 0)
+	if ((rc = stats_sort2(r, nr, c, nc)) < 0)
 		goto out;
 
 	struct stats_ks k;

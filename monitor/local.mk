@@ -20,6 +20,8 @@ noinst_LIBRARIES += %D%/libmonitor.a
 	%D%/store_ingest.c %D%/store_ingest.h \
 	%D%/routes_models.c %D%/routes_models.h \
 	%D%/routes_ingest.c %D%/routes_ingest.h \
+	%D%/store_window.c %D%/store_window.h \
+	%D%/routes_analysis.c %D%/routes_analysis.h \
 	%D%/routes.c \
 	%D%/tasks.c \
 	%D%/server.c %D%/server.h

@@ -19,6 +19,7 @@
 #include "monitor/auth.h"
 #include "monitor/http.h"
 /* handlers' headers: add yours here */
+#include "monitor/routes_analysis.h"
 #include "monitor/routes_ingest.h"
 #include "monitor/routes_models.h"
 
@@ -49,8 +50,18 @@ const struct mon_http_route mon_http_routes[] = {
 	 "segments}: 201, 200 when identical, 409 when the name has another schema"},
 	{"GET", "/v1/models/{model}", MON_ROLE_VIEWER, mon_api_model_get,
 	 "One model and its schema"},
+	{"GET", "/v1/models/{model}/drift", MON_ROLE_VIEWER, mon_api_drift_get,
+	 "Drift of stored predictions vs a reference (`vigil drift` JSON): ?from&to (RFC 3339), "
+	 "reference=ID (default: active), segment=ATTR (per value), mmd, permutations, seed, "
+	 "alpha, mmd_max_rows; audited"},
+	{"GET", "/v1/models/{model}/estimate", MON_ROLE_VIEWER, mon_api_estimate_get,
+	 "Label-free CBPE estimate (`vigil estimate` JSON) calibrated on the reference: "
+	 "?from&to, by=a,b, intersections, min_n, draws, seed, reference=ID; audited"},
 	{"POST", "/v1/models/{model}/labels", MON_ROLE_INGEST, mon_api_labels_post,
 	 "Ingest labels [{prediction_id, label, ts}] (JSON, NDJSON or CSV); 200 after commit"},
+	{"GET", "/v1/models/{model}/performance", MON_ROLE_VIEWER, mon_api_performance_get,
+	 "Realised performance per segment (`vigil perf` JSON) of labelled predictions: "
+	 "?from&to, by=a,b, intersections, min_n; unlabeled_rows, label_coverage; audited"},
 	{"POST", "/v1/models/{model}/predictions", MON_ROLE_INGEST, mon_api_predictions_post,
 	 "Ingest predictions (JSON array, NDJSON or CSV; ?atomic=true); 200 after commit"},
 	{"GET", "/v1/models/{model}/references", MON_ROLE_VIEWER, mon_api_references_list,

@@ -202,6 +202,8 @@ static void ingest(struct mon_http_req *req, struct mon_http_resp *resp, enum co
 		atomic_rejected(resp, b);
 		goto out;
 	}
+	if (ret == -ENOENT) /* deleted since we cached it */
+		mon_store_model_forget(m->schema->name);
 	if (ret) {
 		failed = ret == -EAGAIN || ret == -EIO;
 		store_failed(req, resp, ret, kind == COL_BATCH_LABELS ? "could not store the labels"

@@ -93,6 +93,27 @@ static int begin(PGconn *c)
 	return ret;
 }
 
+/* begin() and a key-share lock on the model's row: what a foreign key to models takes for
+ * every inserted row (sql/0002_ingest.sql), taken once for the batch. -ENOENT when the
+ * model is gone. */
+static int begin_model(PGconn *c, const char *model)
+{
+	const char *params[1] = {model};
+	PGresult *r;
+	int ret = begin(c);
+
+	if (ret)
+		return ret;
+	r = PQexecParams(c, "SELECT 1 FROM models WHERE id = $1::int8 FOR KEY SHARE", 1, NULL,
+			 params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		ret = db_error(c, r, "could not lock the model");
+	else if (PQntuples(r) == 0)
+		ret = -ENOENT;
+	PQclear(r);
+	return ret;
+}
+
 static void rollback(PGconn *c)
 {
 	if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE)
@@ -307,6 +328,7 @@ struct prep {
 	struct mon_buf text;
 	unsigned char (*dig)[32];
 	unsigned char *st;    /* ST_* per record, for the current attempt */
+	size_t *order;        /* positions sorted by id (bytewise): the order sent */
 	size_t *tab;          /* open addressing over ids: position + 1 */
 	size_t mask;
 };
@@ -340,6 +362,7 @@ static void prep_fini(struct prep *p)
 	free(p->off);
 	free(p->dig);
 	free(p->st);
+	free(p->order);
 	free(p->tab);
 	mon_buf_fini(&p->text);
 }
@@ -386,6 +409,33 @@ static void content_text(struct mon_buf *t, const struct col_batch *b, const str
 	mon_pgtext_copy_text_array(t, r->seg, s->nseg);
 }
 
+struct idpos {
+	const char *id;
+	size_t k;
+};
+
+static int idpos_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct idpos *)a)->id, ((const struct idpos *)b)->id);
+}
+
+/* Fill p->order: every transaction sends ids in the same (byte) order, so two batches
+ * that share ids take their row locks in the same order and cannot deadlock. */
+static void sort_ids(struct prep *p, const struct col_batch *b)
+{
+	struct idpos *v = mon_xmalloc((p->n + 1) * sizeof(*v));
+
+	for (size_t k = 0; k < p->n; k++) {
+		v[k].id = b->rec[p->idx[k]].id;
+		v[k].k = k;
+	}
+	qsort(v, p->n, sizeof(*v), idpos_cmp);
+	p->order = mon_xmalloc((p->n + 1) * sizeof(*p->order));
+	for (size_t k = 0; k < p->n; k++)
+		p->order[k] = v[k].k;
+	free(v);
+}
+
 static int prep_init(struct prep *p, const struct col_batch *b)
 {
 	const char *tag = b->kind == COL_BATCH_LABELS ? label_tag : pred_tag;
@@ -415,6 +465,8 @@ static int prep_init(struct prep *p, const struct col_batch *b)
 		p->idx[k] = i;
 		p->off[k] = start;
 		content_text(&p->text, b, r);
+		if (k == 0) /* records are alike: size the buffer once from the first */
+			mon_buf_room(&p->text, (p->text.len + 16) * (b->nrec + 1) * 5 / 4);
 		gnutls_hash(h, tag, taglen);
 		gnutls_hash(h, p->text.p + start, p->text.len - start);
 		gnutls_hash_output(h, p->dig[k]);
@@ -426,68 +478,70 @@ static int prep_init(struct prep *p, const struct col_batch *b)
 	}
 	p->off[p->n] = p->text.len;
 	gnutls_hash_deinit(h, NULL);
+	sort_ids(p, b);
 	return 0;
 }
 
-static void put_hex(struct mon_buf *b, const unsigned char *d)
-{
-	static const char hex[] = "0123456789abcdef";
-	char *o = mon_buf_room(b, 64);
+/* Array parameters (binary, ids in p->order) over the prepared records whose state is
+ * want, or all of them when want < 0: ids, timestamps (unless ts is NULL), digests, and
+ * labels (labels only, unless NULL). */
+struct arrays {
+	struct mon_buf ids, ts, digs, labels;
+};
 
-	for (int i = 0; i < 32; i++) {
-		*o++ = hex[d[i] >> 4];
-		*o++ = hex[d[i] & 15];
-	}
-	b->len += 64;
+static void arrays_fini(struct arrays *a)
+{
+	mon_buf_fini(&a->ids);
+	mon_buf_fini(&a->ts);
+	mon_buf_fini(&a->digs);
+	mon_buf_fini(&a->labels);
 }
 
-/* Array parameters over the prepared records whose state is want (or all when want < 0):
- * ids, timestamps, digests, labels (labels only). */
-static void prep_arrays(const struct prep *p, const struct col_batch *b, int want,
-			struct mon_buf *ids, struct mon_buf *ts, struct mon_buf *digs,
-			struct mon_buf *labels)
+static void prep_arrays(const struct prep *p, const struct col_batch *b, int want, int with_ts,
+			int with_labels, struct arrays *a)
 {
-	int first = 1;
+	size_t n = 0;
 
-	mon_buf_putc(ids, '{');
-	if (ts)
-		mon_buf_putc(ts, '{');
-	mon_buf_putc(digs, '{');
-	if (labels)
-		mon_buf_putc(labels, '{');
-	for (size_t k = 0; k < p->n; k++) {
+	memset(a, 0, sizeof(*a));
+	for (size_t k = 0; k < p->n; k++)
+		n += want < 0 || p->st[k] == want;
+	mon_pgbin_array(&a->ids, MON_PG_TEXT_OID, n);
+	mon_pgbin_array(&a->digs, MON_PG_BYTEA_OID, n);
+	if (with_ts)
+		mon_pgbin_array(&a->ts, MON_PG_TIMESTAMPTZ_OID, n);
+	if (with_labels)
+		mon_pgbin_array(&a->labels, MON_PG_INT2_OID, n);
+	for (size_t j = 0; j < p->n; j++) {
+		size_t k = p->order[j];
 		const struct col_record *r = &b->rec[p->idx[k]];
 
 		if (want >= 0 && p->st[k] != want)
 			continue;
-		if (!first) {
-			mon_buf_putc(ids, ',');
-			if (ts)
-				mon_buf_putc(ts, ',');
-			mon_buf_putc(digs, ',');
-			if (labels)
-				mon_buf_putc(labels, ',');
-		}
-		first = 0;
-		mon_pgtext_array_elem(ids, r->id);
-		if (ts) {
-			char *o = mon_buf_room(ts, COL_TS_BUF + 2);
-
-			*o++ = '"';
-			o += col_ts_format(r->ts, 1, o);
-			*o++ = '"';
-			ts->len = (size_t)(o - ts->p);
-		}
-		put_hex(digs, p->dig[k]);
-		if (labels)
-			mon_buf_putc(labels, r->label ? '1' : '0');
+		mon_pgbin_elem(&a->ids, r->id, strlen(r->id));
+		mon_pgbin_elem(&a->digs, p->dig[k], sizeof(p->dig[k]));
+		if (with_ts)
+			mon_pgbin_timestamptz(&a->ts, r->ts);
+		if (with_labels)
+			mon_pgbin_int2(&a->labels, r->label);
 	}
-	mon_buf_putc(ids, '}');
-	if (ts)
-		mon_buf_putc(ts, '}');
-	mon_buf_putc(digs, '}');
-	if (labels)
-		mon_buf_putc(labels, '}');
+}
+
+/* Run sql with $1 the model id (text) and the given binary array parameters. */
+static PGresult *exec_arrays(PGconn *c, const char *sql, const char *model,
+			     const struct mon_buf *const *arr, const unsigned *oids, int narr)
+{
+	const char *values[6];
+	int lengths[6] = {0}, formats[6] = {0};
+	Oid types[6] = {20}; /* int8 */
+
+	values[0] = model;
+	for (int i = 0; i < narr; i++) {
+		values[i + 1] = arr[i]->p;
+		lengths[i + 1] = (int)arr[i]->len;
+		formats[i + 1] = 1;
+		types[i + 1] = oids[i];
+	}
+	return PQexecParams(c, sql, narr + 1, types, values, lengths, formats, 0);
 }
 
 /* Mark the records (state ST_NEW now) that a RETURNING result did not name as stored
@@ -518,16 +572,13 @@ static size_t mark_returned(struct prep *p, const struct col_batch *b, const PGr
 static int classify_old(PGconn *c, struct prep *p, const struct col_batch *b, const char *model,
 			const char *sql, size_t *nconflict)
 {
-	struct mon_buf ids = MON_BUF_INIT, digs = MON_BUF_INIT;
-	const char *params[3];
+	static const unsigned oids[2] = {MON_PG_TEXT_ARRAY_OID, MON_PG_BYTEA_ARRAY_OID};
+	struct arrays a;
 	PGresult *r;
 	int ret = 0;
 
-	prep_arrays(p, b, ST_DUP, &ids, NULL, &digs, NULL);
-	params[0] = model;
-	params[1] = mon_buf_str(&ids);
-	params[2] = mon_buf_str(&digs);
-	r = PQexecParams(c, sql, 3, NULL, params, NULL, NULL, 0);
+	prep_arrays(p, b, ST_DUP, 0, 0, &a);
+	r = exec_arrays(c, sql, model, (const struct mon_buf *const[]){&a.ids, &a.digs}, oids, 2);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		ret = db_error(c, r, "could not compare stored records");
 		goto out;
@@ -542,8 +593,7 @@ static int classify_old(PGconn *c, struct prep *p, const struct col_batch *b, co
 	}
 out:
 	PQclear(r);
-	mon_buf_fini(&ids);
-	mon_buf_fini(&digs);
+	arrays_fini(&a);
 	return ret;
 }
 
@@ -564,37 +614,33 @@ static void finish(const struct prep *p, struct col_batch *b, struct mon_ingest_
 
 static const char pred_ids_sql[] =
 	"INSERT INTO prediction_ids (model_id, client_id, ts, digest) "
-	"SELECT $1::int8, u.c, u.t, decode(u.d, 'hex') "
-	"FROM unnest($2::text[], $3::timestamptz[], $4::text[]) AS u(c, t, d) "
-	"ORDER BY u.c COLLATE \"C\" ON CONFLICT DO NOTHING RETURNING client_id";
+	"SELECT $1, u.c, u.t, u.d FROM unnest($2::text[], $3::timestamptz[], $4::bytea[]) "
+	"AS u(c, t, d) ON CONFLICT DO NOTHING RETURNING client_id";
 
 static const char pred_differ_sql[] =
-	"SELECT u.c FROM unnest($2::text[], $3::text[]) AS u(c, d) "
-	"JOIN prediction_ids p ON p.model_id = $1::int8 AND p.client_id = u.c "
-	"WHERE p.digest <> decode(u.d, 'hex')";
+	"SELECT u.c FROM unnest($2::text[], $3::bytea[]) AS u(c, d) "
+	"JOIN prediction_ids p ON p.model_id = $1 AND p.client_id = u.c WHERE p.digest <> u.d";
 
 /* One attempt at the predictions transaction. */
 static int try_predictions(PGconn *c, const char *model, struct prep *p, const struct col_batch *b,
 			   int atomic, size_t *accepted)
 {
-	struct mon_buf ids = MON_BUF_INIT, ts = MON_BUF_INIT, digs = MON_BUF_INIT;
+	static const unsigned oids[3] = {MON_PG_TEXT_ARRAY_OID, MON_PG_TIMESTAMPTZ_ARRAY_OID,
+					 MON_PG_BYTEA_ARRAY_OID};
 	struct mon_buf rows = MON_BUF_INIT;
-	const char *params[4];
 	size_t old, nconflict = 0;
+	struct arrays a;
 	PGresult *r = NULL;
 	int ret;
 
 	memset(p->st, ST_NEW, p->n);
 	*accepted = 0;
-	ret = begin(c);
+	prep_arrays(p, b, -1, 1, 0, &a);
+	ret = begin_model(c, model);
 	if (ret)
 		goto out;
-	prep_arrays(p, b, -1, &ids, &ts, &digs, NULL);
-	params[0] = model;
-	params[1] = mon_buf_str(&ids);
-	params[2] = mon_buf_str(&ts);
-	params[3] = mon_buf_str(&digs);
-	r = PQexecParams(c, pred_ids_sql, 4, NULL, params, NULL, NULL, 0);
+	r = exec_arrays(c, pred_ids_sql, model,
+			(const struct mon_buf *const[]){&a.ids, &a.ts, &a.digs}, oids, 3);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		ret = db_error(c, r, "could not register prediction ids");
 		goto out;
@@ -609,6 +655,7 @@ static int try_predictions(PGconn *c, const char *model, struct prep *p, const s
 		ret = -EEXIST;
 		goto out;
 	}
+	mon_buf_room(&rows, p->text.len + p->n * (strlen(model) + 40));
 	for (size_t k = 0; k < p->n; k++) {
 		const struct col_record *rec = &b->rec[p->idx[k]];
 
@@ -634,9 +681,7 @@ static int try_predictions(PGconn *c, const char *model, struct prep *p, const s
 out:
 	PQclear(r);
 	rollback(c);
-	mon_buf_fini(&ids);
-	mon_buf_fini(&ts);
-	mon_buf_fini(&digs);
+	arrays_fini(&a);
 	mon_buf_fini(&rows);
 	return ret;
 }
@@ -689,39 +734,34 @@ out:
 
 static const char label_sql[] =
 	"WITH ins AS (INSERT INTO labels (model_id, prediction_id, label, ts, digest) "
-	"SELECT $1::int8, u.c, u.l, u.t, decode(u.d, 'hex') "
-	"FROM unnest($2::text[], $3::int2[], $4::timestamptz[], $5::text[]) AS u(c, l, t, d) "
-	"ORDER BY u.c COLLATE \"C\" ON CONFLICT DO NOTHING RETURNING prediction_id) "
+	"SELECT $1, u.c, u.l, u.t, u.d "
+	"FROM unnest($2::text[], $3::int2[], $4::timestamptz[], $5::bytea[]) AS u(c, l, t, d) "
+	"ON CONFLICT DO NOTHING RETURNING prediction_id) "
 	"SELECT ins.prediction_id, EXISTS (SELECT 1 FROM prediction_ids p "
-	"WHERE p.model_id = $1::int8 AND p.client_id = ins.prediction_id) FROM ins";
+	"WHERE p.model_id = $1 AND p.client_id = ins.prediction_id) FROM ins";
 
 static const char label_differ_sql[] =
-	"SELECT u.c FROM unnest($2::text[], $3::text[]) AS u(c, d) "
-	"JOIN labels l ON l.model_id = $1::int8 AND l.prediction_id = u.c "
-	"WHERE l.digest <> decode(u.d, 'hex')";
+	"SELECT u.c FROM unnest($2::text[], $3::bytea[]) AS u(c, d) "
+	"JOIN labels l ON l.model_id = $1 AND l.prediction_id = u.c WHERE l.digest <> u.d";
 
 static int try_labels(PGconn *c, const char *model, struct prep *p, const struct col_batch *b,
 		      int atomic, struct mon_ingest_result *res)
 {
-	struct mon_buf ids = MON_BUF_INIT, ts = MON_BUF_INIT, digs = MON_BUF_INIT;
-	struct mon_buf labels = MON_BUF_INIT;
-	const char *params[5];
+	static const unsigned oids[4] = {MON_PG_TEXT_ARRAY_OID, MON_PG_INT2_ARRAY_OID,
+					 MON_PG_TIMESTAMPTZ_ARRAY_OID, MON_PG_BYTEA_ARRAY_OID};
 	size_t nconflict = 0;
+	struct arrays a;
 	PGresult *r = NULL;
 	int ret;
 
 	memset(p->st, ST_NEW, p->n);
 	res->accepted = res->unmatched = 0;
-	ret = begin(c);
+	prep_arrays(p, b, -1, 1, 1, &a);
+	ret = begin_model(c, model);
 	if (ret)
 		goto out;
-	prep_arrays(p, b, -1, &ids, &ts, &digs, &labels);
-	params[0] = model;
-	params[1] = mon_buf_str(&ids);
-	params[2] = mon_buf_str(&labels);
-	params[3] = mon_buf_str(&ts);
-	params[4] = mon_buf_str(&digs);
-	r = PQexecParams(c, label_sql, 5, NULL, params, NULL, NULL, 0);
+	r = exec_arrays(c, label_sql, model,
+			(const struct mon_buf *const[]){&a.ids, &a.labels, &a.ts, &a.digs}, oids, 4);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		ret = db_error(c, r, "could not store labels");
 		goto out;
@@ -742,10 +782,7 @@ static int try_labels(PGconn *c, const char *model, struct prep *p, const struct
 out:
 	PQclear(r);
 	rollback(c);
-	mon_buf_fini(&ids);
-	mon_buf_fini(&ts);
-	mon_buf_fini(&digs);
-	mon_buf_fini(&labels);
+	arrays_fini(&a);
 	return ret;
 }
 

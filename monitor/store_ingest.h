@@ -47,7 +47,9 @@ struct mon_ingest_result {
 /* Store the predictions of b (kind COL_BATCH_PREDICTIONS) for model model_id. Records
  * whose id is already stored are marked COL_REC_DUPLICATE or COL_REC_CONFLICT in b. With
  * atomic set, any conflict (in the batch or with stored data) stores nothing and returns
- * -EEXIST, the conflicting records marked. Fills *res. Returns 0, -EEXIST, -EAGAIN, -EIO. */
+ * -EEXIST, the conflicting records marked. Fills *res. Returns 0, -EEXIST, -ENOENT (the
+ * model was deleted meanwhile), -EAGAIN, -EIO. The transaction holds a key-share lock on
+ * the model's row, so the model cannot be deleted under it (sql/0002_ingest.sql). */
 int mon_store_insert_predictions(PGconn *c, int64_t model_id, struct col_batch *b, int atomic,
 				 struct mon_ingest_result *res) MON_MUSTCHECK;
 

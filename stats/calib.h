@@ -14,7 +14,8 @@ int stats_brier(const double *p, const uint8_t *y, size_t n, double *out) STATS_
  * closed): sum over non-empty bins of (n_b / n) |mean(y) - mean(p)| (Naeini et al. 2015).
  * Bin index min(floor(p * bins), bins - 1). -EINVAL for bins == 0; allocates 3 bins
  * doubles (-ENOMEM). */
-int stats_ece(const double *p, const uint8_t *y, size_t n, size_t bins, double *out) STATS_MUSTCHECK;
+int stats_ece(const double *p, const uint8_t *y, size_t n, size_t bins,
+	      double *out) STATS_MUSTCHECK;
 
 /* Logistic recalibration (Cox 1958): maximum likelihood fit of
  * logit P(y = 1) = intercept + slope * logit(p), scores clipped to [1e-12, 1 - 1e-12].

@@ -779,9 +779,7 @@ int stats_ks_2samp(const double *x, size_t n, const double *y, size_t m, struct 
 	ys = xs + n;
 	memcpy(xs, x, n * sizeof(*xs));
 	memcpy(ys, y, m * sizeof(*ys));
-	ret = stats_sort(xs, n);
-	if (!ret)
-		ret = stats_sort(ys, m);
+	ret = stats_sort2(xs, n, ys, m);
 	if (!ret)
 		ret = stats_ks_2samp_sorted(xs, n, ys, m, out);
 	free(xs);

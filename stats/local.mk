@@ -16,5 +16,5 @@ noinst_LIBRARIES += %D%/libstats.a
 	%D%/isotonic.c %D%/isotonic.h \
 	%D%/cbpe.c %D%/cbpe.h
 %C%_libstats_a_CPPFLAGS = $(AM_CPPFLAGS) $(GSL_CFLAGS)
-%C%_libstats_a_CFLAGS = $(AM_CFLAGS) -O3
-STATS_LIBS = stats/libstats.a $(GSL_LIBS) -lm
+%C%_libstats_a_CFLAGS = $(AM_CFLAGS) -pthread
+STATS_LIBS = stats/libstats.a $(GSL_LIBS) -lm -lpthread

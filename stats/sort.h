@@ -14,6 +14,11 @@
  * Returns 0, -EINVAL (v NULL with n > 0), or -ENOMEM. */
 int stats_sort(double *v, size_t n) STATS_MUSTCHECK;
 
+/* Sort a[0..n) and b[0..m) as stats_sort does, the two at once on two threads when both are
+ * large (the two samples of a two-sample test); sequentially otherwise or when a thread
+ * cannot be started. Returns 0, or -ENOMEM. */
+int stats_sort2(double *a, size_t n, double *b, size_t m) STATS_MUSTCHECK;
+
 /* Sort keys ascending and return in idx[0..n) the permutation (idx[i] is the original
  * position of the i-th smallest key); the sort is stable, with -0.0 and +0.0 equal keys
  * (as numpy.argsort(kind='stable')), so equal values keep their input order. keys is not

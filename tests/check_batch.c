@@ -1130,6 +1130,65 @@ START_TEST(test_record_equal)
 }
 END_TEST
 
+/* JSON numbers read exactly as strtod reads them, across the fast path and the slow one. */
+START_TEST(test_json_numbers_match_strtod)
+{
+	static const char *const fixed[] = {
+		"0", "-0", "1", "-1", "0.5", "125.396", "0.000123", "-0.000000000000000000000001",
+		"9007199254740993", "9007199254740992", "1234567890123456789",
+		"12345678901234567890123", "0.1e1", "1E-22", "1e22", "1e23", "4.9e-324", "2e-324",
+		"1.7976931348623157e308", "123456789012345678901234567890e-20", "0.30000000000000004",
+		"100000000000000000000000000000000000000000000000000000000000000000000000001",
+	};
+	char *body = malloc(1 << 20), (*num)[64] = malloc((NELEM(fixed) + 2000) * sizeof(*num));
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+	size_t o = 0, n = 0;
+	struct col_batch *b;
+
+	for (size_t i = 0; i < NELEM(fixed); i++)
+		snprintf(num[n++], 64, "%s", fixed[i]);
+	for (int i = 0; i < 2000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		switch (i % 5) {
+		case 0:
+			snprintf(num[n++], 64, "%llu", (unsigned long long)(x >> (x % 64)));
+			break;
+		case 1:
+			snprintf(num[n++], 64, "%s%llu.%0*llu", x & 1 ? "-" : "",
+				 (unsigned long long)(x % 100000), (int)(x % 9) + 1,
+				 (unsigned long long)((x >> 20) % 1000000000));
+			break;
+		case 2:
+			snprintf(num[n++], 64, "%llue%d", (unsigned long long)(x % 10000000),
+				 (int)(x % 60) - 30);
+			break;
+		case 3:
+			snprintf(num[n++], 64, "0.%019llu", (unsigned long long)(x % 10000000000000000000ULL));
+			break;
+		default:
+			snprintf(num[n++], 64, "%.17g", (double)(x >> 11) / (double)((x & 0xffff) + 1));
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(body + o, (1 << 20) - o,
+				      "{\"id\": \"n%zu\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
+				      " \"features\": {\"age\": %s}}\n", i, num[i]);
+	b = parse_ok(COL_BATCH_PREDICTIONS, COL_FMT_NDJSON, body);
+	ck_assert_uint_eq(b->nrec, n);
+	for (size_t i = 0; i < n; i++) {
+		double want = strtod(num[i], NULL), got = b->rec[i].num[0];
+
+		ck_assert_msg(!memcmp(&want, &got, sizeof(want)), "%s read as %.17g, strtod says %.17g",
+			      num[i], got, want);
+	}
+	col_batch_free(b);
+	free(num);
+	free(body);
+}
+END_TEST
+
 /* A larger batch: every record lands in its slot after the pools grew several times. */
 START_TEST(test_many_records)
 {
@@ -1200,6 +1259,7 @@ static Suite *batch_suite(void)
 	tcase_add_test(tc, test_max_records);
 	tcase_add_test(tc, test_duplicates_within_batch);
 	tcase_add_test(tc, test_record_equal);
+	tcase_add_test(tc, test_json_numbers_match_strtod);
 	tcase_add_test(tc, test_many_records);
 	suite_add_tcase(s, tc);
 

@@ -104,10 +104,10 @@ START_TEST(test_z_for_conf_matches_scipy)
 {
 	/* scipy.stats.norm.ppf(0.5 + conf / 2) */
 	static const double tab[][2] = {
-	    {0.95, 1.959963984540054},
-	    {0.90, 1.6448536269514722},
-	    {0.99, 2.5758293035489004},
-	    {0.50, 0.6744897501960817},
+		{0.95, 1.959963984540054},
+		{0.90, 1.6448536269514722},
+		{0.99, 2.5758293035489004},
+		{0.50, 0.6744897501960817},
 	};
 	size_t i;
 
@@ -507,9 +507,9 @@ START_TEST(test_auroc_delong_groups_heart_site_sex_matches_proc)
 
 	for (i = 0; i < HEART_N; i++)
 		g[i] = heart_site[i] * 2 + heart_sex[i];
-	ck_assert_int_eq(
-	    stats_auroc_delong_groups(heart_score, heart_target, g, HEART_N, 8, 0.95, out, status),
-	    0);
+	ck_assert_int_eq(stats_auroc_delong_groups(heart_score, heart_target, g, HEART_N, 8, 0.95,
+						   out, status),
+			 0);
 	for (i = 0; i < 8; i++) {
 		const struct perf_ref_subset *r = find_subset(PERF_HEART, (int)i / 2, (int)i % 2);
 

@@ -39,6 +39,10 @@ EXTRA_DIST += %D%/integration/lib.sh %D%/integration/platform.sh
 # models, predictions, labels and references (monitor/routes_ingest.c, routes_models.c)
 TESTS += %D%/integration/ingest.sh
 EXTRA_DIST += %D%/integration/ingest.sh
+# drift, performance and estimates from stored data vs the offline commands
+# (monitor/routes_analysis.c, store_window.c)
+TESTS += %D%/integration/analysis.sh
+EXTRA_DIST += %D%/integration/analysis.sh
 
 # the service platform's unit tests
 if HAVE_CHECK

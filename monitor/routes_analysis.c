@@ -1,0 +1,793 @@
+/* SPDX-License-Identifier: MIT
+ * monitor/routes_analysis.c - drift, performance and estimates computed from stored data
+ *
+ * Each handler runs the same course: borrow a connection, check the query, find the model
+ * (cached schema) and, where needed, its reference, load the rows as column arrays
+ * (monitor/store_window.c), hand them to the report builders the offline commands use, and
+ * record the read in the audit log before answering. The connection is held through the
+ * computation: the pool is larger than the worker count, and the audit needs it at the end.
+ * Parameter errors are answered after the connection is borrowed so that they are audited
+ * too.
+ */
+#include "config.h"
+
+#include "monitor/routes_analysis.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor/audit.h"
+#include "monitor/drift_report.h"
+#include "monitor/log.h"
+#include "monitor/perf_report.h"
+#include "monitor/server.h"
+#include "monitor/store_models.h"
+#include "monitor/store_window.h"
+#include "stats/isotonic.h"
+
+#define LOG_PREFIX "analysis: "
+#define PROBLEM_BASE "https://vigil.invalid/problems/"
+
+/* One analysis request from start to answer. */
+struct ctx {
+	struct mon_http_req *req;
+	struct mon_http_resp *resp;
+	const char *action;  /* audit action */
+	PGconn *c;
+	int failed;          /* the connection failed: mon_server_db_put resets it */
+	struct mon_model *m;
+	int64_t from, to;
+	char from_s[COL_TS_BUF], to_s[COL_TS_BUF];
+	size_t max_rows;
+	const char *outcome; /* of a failed request, for the audit; NULL: do not audit */
+	cJSON *detail;       /* audit detail */
+	struct mon_window_dicts dicts;
+	int have_dicts;
+};
+
+static void ctx_init(struct ctx *x, struct mon_http_req *req, struct mon_http_resp *resp,
+		     const char *action)
+{
+	memset(x, 0, sizeof(*x));
+	x->req = req;
+	x->resp = resp;
+	x->action = action;
+	x->detail = cJSON_CreateObject();
+	x->max_rows = mon_server_cfg(req->srv)->max_window_rows;
+}
+
+/* --- answers for failures ----------------------------------------------------------------- */
+
+static void __attribute__((format(printf, 3, 4)))
+bad_param(struct ctx *x, const char *key, const char *fmt, ...)
+{
+	char detail[400], ptr[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	snprintf(ptr, sizeof(ptr), "/query/%s", key);
+	mon_http_problem(x->resp, 400, "invalid-parameter", ptr, "%s", detail);
+	x->outcome = "invalid";
+	cJSON_AddStringToObject(x->detail, "parameter", key);
+}
+
+/* A store call failed with ret: 503 (database away), 500 otherwise. */
+static void store_failed(struct ctx *x, int ret, const char *what)
+{
+	if (ret == -EAGAIN || ret == -ETIMEDOUT) {
+		mon_http_problem(x->resp, 503, "unavailable", NULL,
+				 "the database is unavailable; retry later");
+		x->resp->retry_after = (int)mon_server_cfg(x->req->srv)->retry_after_s;
+		x->failed = 1;
+		x->outcome = NULL; /* it could not be recorded either */
+		return;
+	}
+	x->failed = ret == -EIO;
+	x->outcome = "error";
+	mon_http_problem(x->resp, mon_http_status_for(ret), NULL, NULL, "%s", what);
+}
+
+/* 413 with the limit as a member. */
+static void too_large(struct ctx *x, const char *pointer, const char *what)
+{
+	cJSON *doc = cJSON_CreateObject();
+	char detail[300];
+
+	snprintf(detail, sizeof(detail),
+		 "%s holds more than max_window_rows = %zu predictions; %s", what, x->max_rows,
+		 pointer ? "narrow the window (from, to)" : "name a smaller reference");
+	cJSON_AddStringToObject(doc, "type", PROBLEM_BASE "window-too-large");
+	cJSON_AddStringToObject(doc, "title", "Content Too Large");
+	cJSON_AddNumberToObject(doc, "status", 413);
+	cJSON_AddStringToObject(doc, "detail", detail);
+	if (pointer)
+		cJSON_AddStringToObject(doc, "pointer", pointer);
+	cJSON_AddNumberToObject(doc, "limit", (double)x->max_rows);
+	mon_http_json(x->resp, 413, doc);
+	x->resp->content_type = "application/problem+json";
+	x->outcome = "too_large";
+}
+
+/* --- query parameters --------------------------------------------------------------------- */
+
+static int q_time(struct ctx *x, const char *key, int64_t *out, char *canon)
+{
+	const char *s = mon_http_query(x->req, key);
+
+	if (!s) {
+		bad_param(x, key, "%s is required (an RFC 3339 date-time)", key);
+		return -EINVAL;
+	}
+	if (col_ts_parse(s, strlen(s), out) || *out < 0) {
+		bad_param(x, key, "%s must be an RFC 3339 date-time from 1970 on, such as "
+			  "2026-01-01T00:00:00Z", key);
+		return -EINVAL;
+	}
+	col_ts_format(*out, 0, canon);
+	return 0;
+}
+
+static int q_bool(struct ctx *x, const char *key, int *out)
+{
+	const char *s = mon_http_query(x->req, key);
+
+	if (!s)
+		return 0;
+	if (!strcmp(s, "true") || !strcmp(s, "1")) {
+		*out = 1;
+	} else if (!strcmp(s, "false") || !strcmp(s, "0")) {
+		*out = 0;
+	} else {
+		bad_param(x, key, "%s must be true or false", key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int q_uint(struct ctx *x, const char *key, unsigned long long lo, unsigned long long hi,
+		  unsigned long long *out)
+{
+	const char *s = mon_http_query(x->req, key);
+	unsigned long long v;
+	char *end;
+
+	if (!s)
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s < '0' || *s > '9' || v < lo || v > hi) {
+		bad_param(x, key, "%s must be a whole number in [%llu, %llu]", key, lo, hi);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int q_size(struct ctx *x, const char *key, unsigned long long lo, unsigned long long hi,
+		  size_t *out)
+{
+	unsigned long long v = *out;
+
+	if (q_uint(x, key, lo, hi, &v))
+		return -EINVAL;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int q_double(struct ctx *x, const char *key, double lo, double hi, double *out)
+{
+	const char *s = mon_http_query(x->req, key);
+	char *end;
+	double v;
+
+	if (!s)
+		return 0;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
+		bad_param(x, key, "%s must be a number in [%g, %g]", key, lo, hi);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The index of segment attribute name[0..len) of the model, or -1 with resp filled. */
+static long segment_index(struct ctx *x, const char *key, const char *name, size_t len)
+{
+	const struct col_schema *s = x->m->schema;
+	int is_seg = 0;
+	long i = col_schema_find(s, name, len, &is_seg);
+
+	if (i >= 0 && is_seg)
+		return i;
+	if (i >= 0)
+		bad_param(x, key, "\"%.*s\" is a feature of model %s, not a segment attribute",
+			  (int)len, name, s->name);
+	else if (s->nseg == 0)
+		bad_param(x, key, "\"%.*s\" is not a segment attribute: model %s has none",
+			  len > 64 ? 64 : (int)len, name, s->name);
+	else
+		bad_param(x, key,
+			  "\"%.*s\" is not a segment attribute of model %s (it has %zu, the "
+			  "first \"%s\")",
+			  len > 64 ? 64 : (int)len, name, s->name, s->nseg, s->seg[0]);
+	return -1;
+}
+
+/* ?by=a,b: segment indexes into by[] (room for COL_SEGMENTS_MAX); empty items skipped as
+ * `vigil perf --by` skips them. Returns 0 or -EINVAL with resp filled. */
+static int q_by(struct ctx *x, size_t *by, size_t *nby)
+{
+	const char *s = mon_http_query(x->req, "by");
+	cJSON *names;
+
+	*nby = 0;
+	if (!s)
+		return 0;
+	names = cJSON_AddArrayToObject(x->detail, "by");
+	for (const char *p = s;;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		if (len) {
+			long i = segment_index(x, "by", p, len);
+
+			if (i < 0)
+				return -EINVAL;
+			for (size_t k = 0; k < *nby; k++) {
+				if (by[k] == (size_t)i) {
+					bad_param(x, "by", "by names \"%.*s\" twice", (int)len, p);
+					return -EINVAL;
+				}
+			}
+			by[(*nby)++] = (size_t)i;
+			cJSON_AddItemToArray(names, cJSON_CreateString(x->m->schema->seg[i]));
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return 0;
+}
+
+/* ?reference=ID: 0 when absent. */
+static int q_reference(struct ctx *x, int64_t *id)
+{
+	unsigned long long v = 0;
+
+	if (q_uint(x, "reference", 1, INT64_MAX, &v))
+		return -EINVAL;
+	*id = (int64_t)v;
+	return 0;
+}
+
+/* --- the common course -------------------------------------------------------------------- */
+
+/* Borrow a connection, read from and to, find the model. Returns 0 or -1 (resp filled). */
+static int begin(struct ctx *x)
+{
+	int ret;
+
+	if (mon_server_db_get(x->req, x->resp, &x->c)) {
+		x->c = NULL;
+		return -1;
+	}
+	if (q_time(x, "from", &x->from, x->from_s) || q_time(x, "to", &x->to, x->to_s))
+		return -1;
+	if (x->from >= x->to) {
+		bad_param(x, "to", "to (%s) must be after from (%s)", x->to_s, x->from_s);
+		return -1;
+	}
+	cJSON_AddStringToObject(x->detail, "from", x->from_s);
+	cJSON_AddStringToObject(x->detail, "to", x->to_s);
+	ret = mon_store_model_acquire(x->c, x->req->params[0], &x->m);
+	if (ret == -ENOENT) {
+		mon_http_problem(x->resp, 404, "not-found", NULL, "no such model");
+		x->outcome = "not_found";
+		return -1;
+	}
+	if (ret) {
+		store_failed(x, ret, "could not read the model");
+		return -1;
+	}
+	mon_store_window_dicts_init(&x->dicts, x->m->schema);
+	x->have_dicts = 1;
+	return 0;
+}
+
+/* The reference: id, or the active one with id 0. Returns 0 or -1 (resp filled). */
+static int reference(struct ctx *x, int64_t id, struct mon_window_ref *ref)
+{
+	int ret = mon_store_window_reference(x->c, x->m->id, id, ref);
+
+	if (ret == -ENOENT && id) {
+		mon_http_problem(x->resp, 404, "not-found", "/query/reference",
+				 "model %s has no reference %lld", x->m->schema->name, (long long)id);
+		x->outcome = "not_found";
+		return -1;
+	}
+	if (ret == -ENOENT) {
+		mon_http_problem(x->resp, 409, "no-reference", NULL,
+				 "model %s has no active reference: upload one (POST "
+				 "/v1/models/%s/references) or name one with ?reference=ID",
+				 x->m->schema->name, x->m->schema->name);
+		x->outcome = "no_reference";
+		return -1;
+	}
+	if (ret) {
+		store_failed(x, ret, "could not read the reference");
+		return -1;
+	}
+	cJSON_AddNumberToObject(x->detail, "reference_id", (double)ref->id);
+	return 0;
+}
+
+static int load_reference(struct ctx *x, const struct mon_window_ref *ref, unsigned flags,
+			  struct mon_window **out)
+{
+	int ret = mon_store_window_load_reference(x->c, x->m->schema, x->m->id, ref, x->max_rows,
+						  flags, &x->dicts, out);
+
+	if (ret == -E2BIG)
+		too_large(x, NULL, "the reference");
+	else if (ret)
+		store_failed(x, ret, "could not read the reference");
+	return ret ? -1 : 0;
+}
+
+static int load_window(struct ctx *x, unsigned flags, struct mon_window **out)
+{
+	int ret = mon_store_window_load(x->c, x->m->schema, x->m->id, x->from, x->to, x->max_rows,
+					flags, &x->dicts, out);
+
+	if (ret == -E2BIG)
+		too_large(x, "/query/from", "the window");
+	else if (ret)
+		store_failed(x, ret, "could not read the predictions");
+	if (!ret)
+		cJSON_AddNumberToObject(x->detail, "rows", (double)(*out)->n);
+	return ret ? -1 : 0;
+}
+
+/* The answer's first members. */
+static cJSON *answer(const struct ctx *x)
+{
+	cJSON *doc = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(doc, "model", x->m->schema->name);
+	cJSON_AddStringToObject(doc, "from", x->from_s);
+	cJSON_AddStringToObject(doc, "to", x->to_s);
+	return doc;
+}
+
+/* Move every member of report to the end of doc; report is consumed. */
+static void absorb(cJSON *doc, cJSON *report)
+{
+	while (report->child) {
+		cJSON *it = cJSON_DetachItemViaPointer(report, report->child);
+
+		cJSON_AddItemToObject(doc, it->string, it);
+	}
+	cJSON_Delete(report);
+}
+
+/* Record the request and answer: doc (consumed) with 200 once the read is recorded, or the
+ * problem already in resp. Releases everything. */
+static void finish(struct ctx *x, cJSON *doc)
+{
+	const char *target = x->m ? x->m->schema->name : x->req->params[0];
+	int ret;
+
+	if (x->c && doc && !x->failed) {
+		ret = mon_audit_request(x->c, x->req, x->action, target, "ok", x->detail);
+		if (ret) {
+			/* no unrecorded read: the data is not sent */
+			cJSON_Delete(doc);
+			doc = NULL;
+			x->failed = ret == -EAGAIN || ret == -EIO;
+			mon_http_problem(x->resp, ret == -EAGAIN ? 503 : 500, NULL, NULL,
+					 "could not record the read in the audit log");
+			if (ret == -EAGAIN)
+				x->resp->retry_after =
+					(int)mon_server_cfg(x->req->srv)->retry_after_s;
+		}
+	} else if (x->c && x->outcome && !x->failed) {
+		if (mon_audit_request(x->c, x->req, x->action, target, x->outcome, x->detail))
+			log_warn(LOG_PREFIX "could not record a refused %s in the audit log",
+				 x->action);
+	}
+	if (x->c)
+		mon_server_db_put(x->req, x->c, x->failed);
+	if (doc)
+		mon_http_json(x->resp, 200, doc);
+	if (x->have_dicts)
+		mon_store_window_dicts_fini(&x->dicts);
+	mon_store_model_release(x->m);
+	cJSON_Delete(x->detail);
+}
+
+/* --- drift ------------------------------------------------------------------------------- */
+
+/* The name the model's output takes among the drift features: "score" unless the schema
+ * uses it, then with underscores in front until it is free. */
+static void output_name(const struct col_schema *s, char *buf, size_t len)
+{
+	int is_seg;
+	size_t n;
+
+	snprintf(buf, len, "score");
+	while ((n = strlen(buf)) + 2 <= len && col_schema_find(s, buf, n, &is_seg) >= 0) {
+		memmove(buf + 1, buf, n + 1);
+		buf[0] = '_';
+	}
+}
+
+/* The drift report of reference rows ref vs current rows cur: the features in declaration
+ * order, then the output. Returns 0 with *out, or a negative errno. */
+static int drift_of(const struct col_schema *s, const char *out_name, const struct mon_window *ref,
+		    const struct mon_window *cur, struct col_dict *const *cat_dicts,
+		    const struct mon_drift_opts *o, cJSON **out)
+{
+	struct mon_drift_feature *f = mon_xcalloc(s->nfeat + 1, sizeof(*f));
+	int ret;
+
+	for (size_t j = 0; j < s->nfeat; j++) {
+		const struct col_feature *cf = &s->feat[j];
+
+		f[j].name = cf->name;
+		if (cf->type == COL_CATEGORICAL) {
+			f[j].categorical = 1;
+			f[j].ref_cat = ref->cat[cf->slot];
+			f[j].cur_cat = cur->cat[cf->slot];
+			f[j].dict = cat_dicts[cf->slot];
+		} else {
+			f[j].ref_num = ref->num[cf->slot];
+			f[j].cur_num = cur->num[cf->slot];
+		}
+	}
+	f[s->nfeat].name = out_name;
+	f[s->nfeat].ref_num = ref->score;
+	f[s->nfeat].cur_num = cur->score;
+	ret = mon_drift_report(f, s->nfeat + 1, ref->n, cur->n, o, out);
+	free(f);
+	return ret;
+}
+
+/* Give the categorical columns of ref and cur (subsets of rows coded with d) codes of their
+ * own into new dictionaries dicts[0..ncat), in first-seen order over ref, then cur: so a
+ * subset's report lists its categories as `vigil drift` does on the subset's CSV files. */
+static void recode(struct mon_window *ref, struct mon_window *cur, const struct mon_window_dicts *d,
+		   struct col_dict **dicts)
+{
+	struct mon_window *w[2] = {ref, cur};
+
+	for (size_t k = 0; k < d->ncat; k++) {
+		size_t nold = col_dict_size(d->cat[k]);
+		uint32_t *map = mon_xmalloc((nold ? nold : 1) * sizeof(uint32_t));
+
+		dicts[k] = col_dict_new();
+		for (size_t i = 0; i < nold; i++)
+			map[i] = COL_MISSING_CODE;
+		for (int s = 0; s < 2; s++) {
+			uint32_t *codes = w[s]->cat[k];
+
+			for (size_t i = 0; i < w[s]->n; i++) {
+				uint32_t c = codes[i];
+
+				if (c == COL_MISSING_CODE)
+					continue;
+				if (map[c] == COL_MISSING_CODE) {
+					const char *name = col_dict_name(d->cat[k], c);
+
+					map[c] = col_dict_intern(dicts[k], name, strlen(name));
+				}
+				codes[i] = map[c];
+			}
+		}
+		free(map);
+	}
+}
+
+/* Rows of w grouped by their code of segment attribute k: group g (code g, or ngroups - 1
+ * for no value) holds rows[start[g] .. start[g + 1]). */
+struct groups {
+	size_t ngroups;
+	size_t *start; /* ngroups + 1 */
+	size_t *rows;  /* w->n */
+};
+
+static void group_rows(const struct mon_window *w, size_t k, size_t ncodes, struct groups *g)
+{
+	const uint32_t *codes = w->seg[k];
+
+	g->ngroups = ncodes + 1;
+	g->start = mon_xcalloc(g->ngroups + 1, sizeof(size_t));
+	g->rows = mon_xmalloc((w->n ? w->n : 1) * sizeof(size_t));
+	for (size_t i = 0; i < w->n; i++)
+		g->start[(codes[i] == COL_MISSING_CODE ? ncodes : codes[i]) + 1]++;
+	for (size_t j = 0; j < g->ngroups; j++)
+		g->start[j + 1] += g->start[j];
+	size_t *next = mon_xmalloc(g->ngroups * sizeof(size_t));
+	memcpy(next, g->start, g->ngroups * sizeof(size_t));
+	for (size_t i = 0; i < w->n; i++)
+		g->rows[next[codes[i] == COL_MISSING_CODE ? ncodes : codes[i]]++] = i;
+	free(next);
+}
+
+static void groups_fini(struct groups *g)
+{
+	free(g->start);
+	free(g->rows);
+}
+
+struct value {
+	const char *name; /* NULL: no value */
+	size_t code;      /* group index */
+};
+
+static int cmp_value(const void *a, const void *b)
+{
+	const struct value *x = a, *y = b;
+
+	if (!x->name || !y->name)
+		return !x->name - !y->name; /* no value sorts last */
+	return strcmp(x->name, y->name);
+}
+
+/* Per value of segment attribute k: the drift of the reference rows with that value vs the
+ * window rows with it, into the array segs. */
+static int drift_by_segment(const struct col_schema *s, const char *out_name, size_t k,
+			    const struct mon_window *ref, const struct mon_window *cur,
+			    const struct mon_window_dicts *d, const struct mon_drift_opts *o,
+			    cJSON *segs)
+{
+	size_t ncodes = col_dict_size(d->seg[k]), nv = 0;
+	struct groups gr, gc;
+	struct value *v;
+	int ret = 0;
+
+	group_rows(ref, k, ncodes, &gr);
+	group_rows(cur, k, ncodes, &gc);
+	v = mon_xmalloc((ncodes + 1) * sizeof(*v));
+	for (size_t g = 0; g <= ncodes; g++) {
+		if (gr.start[g + 1] == gr.start[g] && gc.start[g + 1] == gc.start[g])
+			continue;
+		v[nv].name = g < ncodes ? col_dict_name(d->seg[k], (uint32_t)g) : NULL;
+		v[nv++].code = g;
+	}
+	qsort(v, nv, sizeof(*v), cmp_value);
+	for (size_t i = 0; i < nv && !ret; i++) {
+		size_t g = v[i].code;
+		struct mon_window *r = mon_store_window_select(ref, gr.rows + gr.start[g],
+							       gr.start[g + 1] - gr.start[g]);
+		struct mon_window *c = mon_store_window_select(cur, gc.rows + gc.start[g],
+							       gc.start[g + 1] - gc.start[g]);
+		struct col_dict **dicts = mon_xcalloc(d->ncat ? d->ncat : 1, sizeof(*dicts));
+		cJSON *rep = NULL;
+
+		recode(r, c, d, dicts);
+		ret = drift_of(s, out_name, r, c, dicts, o, &rep);
+		for (size_t j = 0; j < d->ncat; j++)
+			col_dict_free(dicts[j]);
+		free(dicts);
+		if (!ret) {
+			cJSON *e = cJSON_CreateObject();
+
+			if (v[i].name)
+				cJSON_AddStringToObject(e, "value", v[i].name);
+			else
+				cJSON_AddNullToObject(e, "value");
+			cJSON_AddItemToObject(e, "report", rep);
+			cJSON_AddItemToArray(segs, e);
+		}
+		mon_store_window_free(r);
+		mon_store_window_free(c);
+	}
+	free(v);
+	groups_fini(&gr);
+	groups_fini(&gc);
+	return ret;
+}
+
+void mon_api_drift_get(struct mon_http_req *req, struct mon_http_resp *resp)
+{
+	struct mon_window *ref = NULL, *cur = NULL;
+	struct mon_drift_opts o;
+	struct mon_window_ref rref;
+	struct ctx x;
+	unsigned long long seed;
+	const char *segment;
+	char out_name[COL_NAME_MAX + 8];
+	cJSON *doc = NULL, *rep = NULL;
+	int64_t ref_id = 0;
+	long seg = -1;
+	int ret;
+
+	ctx_init(&x, req, resp, "drift.read");
+	mon_drift_opts_init(&o);
+	seed = o.seed;
+	if (begin(&x) || q_reference(&x, &ref_id) || q_bool(&x, "mmd", &o.mmd) ||
+	    q_size(&x, "permutations", 1, 100000, &o.permutations) ||
+	    q_uint(&x, "seed", 0, UINT64_MAX, &seed) ||
+	    q_double(&x, "alpha", 1e-12, 1, &o.alpha) ||
+	    q_size(&x, "mmd_max_rows", 2, 100000, &o.mmd_max_rows))
+		goto out;
+	o.seed = seed;
+	segment = mon_http_query(req, "segment");
+	if (segment && (seg = segment_index(&x, "segment", segment, strlen(segment))) < 0)
+		goto out;
+	if (seg >= 0)
+		cJSON_AddStringToObject(x.detail, "segment", x.m->schema->seg[seg]);
+	if (reference(&x, ref_id, &rref) ||
+	    load_reference(&x, &rref, MON_WINDOW_FEATURES, &ref) ||
+	    load_window(&x, MON_WINDOW_FEATURES, &cur))
+		goto out;
+	output_name(x.m->schema, out_name, sizeof(out_name));
+	if ((ret = drift_of(x.m->schema, out_name, ref, cur, x.dicts.cat, &o, &rep)) < 0) {
+		store_failed(&x, ret, "could not compute the drift report");
+		goto out;
+	}
+	doc = answer(&x);
+	cJSON_AddNumberToObject(doc, "reference_id", (double)rref.id);
+	cJSON_AddStringToObject(doc, "output_feature", out_name);
+	if (seg < 0) {
+		absorb(doc, rep);
+		goto out;
+	}
+	cJSON_AddStringToObject(doc, "segment", x.m->schema->seg[seg]);
+	cJSON_AddItemToObject(doc, "overall", rep);
+	ret = drift_by_segment(x.m->schema, out_name, (size_t)seg, ref, cur, &x.dicts, &o,
+			       cJSON_AddArrayToObject(doc, "segments"));
+	if (ret < 0) {
+		cJSON_Delete(doc);
+		doc = NULL;
+		store_failed(&x, ret, "could not compute the drift report");
+	}
+out:
+	mon_store_window_free(ref);
+	mon_store_window_free(cur);
+	finish(&x, doc);
+}
+
+/* --- performance and estimate -------------------------------------------------------------- */
+
+/* The rows of w that have a label. */
+static struct mon_window *labeled_rows(const struct mon_window *w)
+{
+	size_t *rows = mon_xmalloc((w->n ? w->n : 1) * sizeof(size_t));
+	size_t k = 0;
+	struct mon_window *l;
+
+	for (size_t i = 0; i < w->n; i++)
+		if (w->label[i] != MON_WINDOW_NO_LABEL)
+			rows[k++] = i;
+	l = mon_store_window_select(w, rows, k);
+	free(rows);
+	return l;
+}
+
+static void attrs_of(const struct ctx *x, const struct mon_window *w, const size_t *by,
+		     size_t nby, struct mon_perf_attr *attrs)
+{
+	for (size_t i = 0; i < nby; i++) {
+		attrs[i].name = x->m->schema->seg[by[i]];
+		attrs[i].codes = w->seg[by[i]];
+		attrs[i].dict = x->dicts.seg[by[i]];
+	}
+}
+
+void mon_api_performance_get(struct mon_http_req *req, struct mon_http_resp *resp)
+{
+	struct mon_perf_attr attrs[COL_SEGMENTS_MAX];
+	size_t by[COL_SEGMENTS_MAX], nby = 0;
+	struct mon_window *w = NULL, *l = NULL;
+	struct mon_perf_opts o;
+	struct ctx x;
+	cJSON *doc = NULL, *rep = NULL;
+	int ret;
+
+	ctx_init(&x, req, resp, "performance.read");
+	mon_perf_opts_init(&o);
+	if (begin(&x) || q_by(&x, by, &nby) || q_bool(&x, "intersections", &o.intersections) ||
+	    q_size(&x, "min_n", 1, 1000000000, &o.min_n))
+		goto out;
+	o.threshold = x.m->schema->threshold;
+	if (load_window(&x, 0, &w))
+		goto out;
+	l = labeled_rows(w);
+	attrs_of(&x, l, by, nby, attrs);
+	ret = mon_perf_report(l->score, l->label, l->n, attrs, nby, &o, &rep);
+	if (ret < 0) {
+		store_failed(&x, ret, "could not compute the performance report");
+		goto out;
+	}
+	doc = answer(&x);
+	absorb(doc, rep);
+	cJSON_AddNumberToObject(doc, "rows", (double)w->n);
+	cJSON_AddNumberToObject(doc, "labeled_rows", (double)w->labeled);
+	cJSON_AddNumberToObject(doc, "unlabeled_rows", (double)(w->n - w->labeled));
+	if (w->n)
+		cJSON_AddNumberToObject(doc, "label_coverage", (double)w->labeled / (double)w->n);
+	else
+		cJSON_AddNullToObject(doc, "label_coverage");
+	cJSON_AddNumberToObject(x.detail, "labeled_rows", (double)w->labeled);
+out:
+	mon_store_window_free(w);
+	mon_store_window_free(l);
+	finish(&x, doc);
+}
+
+void mon_api_estimate_get(struct mon_http_req *req, struct mon_http_resp *resp)
+{
+	struct mon_perf_attr attrs[COL_SEGMENTS_MAX];
+	size_t by[COL_SEGMENTS_MAX], nby = 0;
+	struct mon_window *ref = NULL, *lref = NULL, *w = NULL;
+	struct stats_isotonic *cal = NULL;
+	struct mon_window_ref rref;
+	struct mon_perf_opts o;
+	struct ctx x;
+	unsigned long long seed;
+	cJSON *doc = NULL, *rep = NULL;
+	double *y = NULL;
+	int64_t ref_id = 0;
+	int ret;
+
+	ctx_init(&x, req, resp, "estimate.read");
+	mon_perf_opts_init(&o);
+	seed = o.seed;
+	if (begin(&x) || q_reference(&x, &ref_id) || q_by(&x, by, &nby) ||
+	    q_bool(&x, "intersections", &o.intersections) ||
+	    q_size(&x, "min_n", 1, 1000000000, &o.min_n) ||
+	    q_size(&x, "draws", 10, 100000, &o.draws) || q_uint(&x, "seed", 0, UINT64_MAX, &seed))
+		goto out;
+	o.seed = seed;
+	o.threshold = x.m->schema->threshold;
+	if (reference(&x, ref_id, &rref) || load_reference(&x, &rref, 0, &ref))
+		goto out;
+	lref = labeled_rows(ref);
+	if (lref->n == 0) {
+		mon_http_problem(resp, 409, "no-labels", ref_id ? "/query/reference" : NULL,
+				 "reference %lld of model %s has no labelled row to calibrate on",
+				 (long long)rref.id, x.m->schema->name);
+		x.outcome = "no_reference";
+		goto out;
+	}
+	y = mon_xmalloc(lref->n * sizeof(double));
+	for (size_t i = 0; i < lref->n; i++)
+		y[i] = lref->label[i];
+	if ((ret = stats_isotonic_fit(lref->score, y, lref->n, &cal)) < 0) {
+		mon_http_problem(resp, 500, NULL, NULL, "could not fit the calibration");
+		x.outcome = "error";
+		goto out;
+	}
+	if (load_window(&x, 0, &w))
+		goto out;
+	attrs_of(&x, w, by, nby, attrs);
+	/* the window's labels count only when complete, as with `vigil estimate` */
+	ret = mon_estimate_report(cal, w->score, w->n && w->labeled == w->n ? w->label : NULL,
+				  w->n, attrs, nby, &o, &rep);
+	if (ret < 0) {
+		store_failed(&x, ret, "could not compute the estimate");
+		goto out;
+	}
+	doc = answer(&x);
+	cJSON_AddNumberToObject(doc, "reference_id", (double)rref.id);
+	absorb(doc, rep);
+	cJSON_AddNumberToObject(doc, "reference_rows", (double)lref->n);
+	cJSON_AddNumberToObject(doc, "current_rows", (double)w->n);
+	cJSON_AddNumberToObject(doc, "labeled_rows", (double)w->labeled);
+out:
+	stats_isotonic_free(cal);
+	free(y);
+	mon_store_window_free(ref);
+	mon_store_window_free(lref);
+	mon_store_window_free(w);
+	finish(&x, doc);
+}

@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: MIT
+ * monitor/store_window.c - a model's stored predictions (or a reference) as column arrays
+ *
+ * One statement per load, sent with PQsendQueryParams and read with PQsetSingleRowMode in
+ * binary format: a double arrives as its 8 IEEE bytes and an array as a header plus
+ * length-prefixed elements, so nothing is parsed from text and libpq holds one row at a
+ * time. The row cap is the statement's LIMIT (max_rows + 1), so a too-large window costs
+ * at most max_rows rows of work before it is refused.
+ *
+ * The binary array format (PostgreSQL's array_send): int32 ndim, int32 has-nulls flag,
+ * uint32 element type OID, then ndim pairs (int32 length, int32 lower bound), then each
+ * element as int32 byte length (-1 for NULL) and the bytes; all integers big-endian.
+ * Stored arrays are one-dimensional and hold exactly the schema's count of values; a
+ * shorter one (never written by vigil) reads as missing values, a malformed one is -EIO.
+ */
+#include "config.h"
+
+#include "monitor/store_window.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor/db.h"
+#include "monitor/log.h"
+
+#define LOG_PREFIX "window: "
+#define OID_FLOAT8 701u
+#define OID_TEXT 25u
+#define INITIAL_ROWS 4096
+
+/* The columns every load selects, in this order: score float8, label int2 (NULL: none yet),
+ * num float8[], cat text[] (both NULL unless $F is true), seg text[]. */
+#define WINDOW_SQL                                                                         \
+	"SELECT p.score, l.label, CASE WHEN $4::bool THEN p.num END, "                     \
+	"CASE WHEN $4::bool THEN p.cat END, p.seg "                                        \
+	"FROM predictions p LEFT JOIN labels l "                                           \
+	"ON l.model_id = p.model_id AND l.prediction_id = p.client_id "                    \
+	"WHERE p.model_id = $1::int8 AND p.ts >= $2::timestamptz AND p.ts < $3::timestamptz " \
+	"ORDER BY p.ts, p.client_id COLLATE \"C\" LIMIT $5::int8"
+
+#define UPLOAD_SQL                                                                         \
+	"SELECT score, label, CASE WHEN $2::bool THEN num END, "                           \
+	"CASE WHEN $2::bool THEN cat END, seg FROM reference_rows "                        \
+	"WHERE reference_id = $1::int8 ORDER BY client_id COLLATE \"C\" LIMIT $3::int8"
+
+/* --- dictionaries ------------------------------------------------------------------------- */
+
+void mon_store_window_dicts_init(struct mon_window_dicts *d, const struct col_schema *s)
+{
+	d->ncat = s->ncat;
+	d->nseg = s->nseg;
+	d->cat = mon_xcalloc(s->ncat ? s->ncat : 1, sizeof(*d->cat));
+	d->seg = mon_xcalloc(s->nseg ? s->nseg : 1, sizeof(*d->seg));
+	for (size_t i = 0; i < s->ncat; i++)
+		d->cat[i] = col_dict_new();
+	for (size_t i = 0; i < s->nseg; i++)
+		d->seg[i] = col_dict_new();
+}
+
+void mon_store_window_dicts_fini(struct mon_window_dicts *d)
+{
+	for (size_t i = 0; d->cat && i < d->ncat; i++)
+		col_dict_free(d->cat[i]);
+	for (size_t i = 0; d->seg && i < d->nseg; i++)
+		col_dict_free(d->seg[i]);
+	free(d->cat);
+	free(d->seg);
+	d->cat = d->seg = NULL;
+	d->ncat = d->nseg = 0;
+}
+
+/* --- windows -------------------------------------------------------------------------------- */
+
+void mon_store_window_free(struct mon_window *w)
+{
+	if (!w)
+		return;
+	free(w->score);
+	free(w->label);
+	for (size_t k = 0; w->num && k < w->nnum; k++)
+		free(w->num[k]);
+	for (size_t k = 0; w->cat && k < w->ncat; k++)
+		free(w->cat[k]);
+	for (size_t k = 0; w->seg && k < w->nseg; k++)
+		free(w->seg[k]);
+	free(w->num);
+	free(w->cat);
+	free(w->seg);
+	free(w);
+}
+
+/* An empty window with the columns that flags ask for, room for cap rows. */
+static struct mon_window *window_new(const struct col_schema *s, unsigned flags, size_t cap)
+{
+	struct mon_window *w = mon_xcalloc(1, sizeof(*w));
+
+	if (cap == 0)
+		cap = 1;
+	w->nnum = s->nnum;
+	w->ncat = s->ncat;
+	w->nseg = s->nseg;
+	w->score = mon_xmalloc(cap * sizeof(double));
+	w->label = mon_xmalloc(cap);
+	if (flags & MON_WINDOW_FEATURES) {
+		w->num = mon_xcalloc(s->nnum ? s->nnum : 1, sizeof(double *));
+		w->cat = mon_xcalloc(s->ncat ? s->ncat : 1, sizeof(uint32_t *));
+		for (size_t k = 0; k < s->nnum; k++)
+			w->num[k] = mon_xmalloc(cap * sizeof(double));
+		for (size_t k = 0; k < s->ncat; k++)
+			w->cat[k] = mon_xmalloc(cap * sizeof(uint32_t));
+	}
+	w->seg = mon_xcalloc(s->nseg ? s->nseg : 1, sizeof(uint32_t *));
+	for (size_t k = 0; k < s->nseg; k++)
+		w->seg[k] = mon_xmalloc(cap * sizeof(uint32_t));
+	return w;
+}
+
+static void window_grow(struct mon_window *w, size_t cap)
+{
+	w->score = mon_xrealloc(w->score, cap * sizeof(double));
+	w->label = mon_xrealloc(w->label, cap);
+	for (size_t k = 0; w->num && k < w->nnum; k++)
+		w->num[k] = mon_xrealloc(w->num[k], cap * sizeof(double));
+	for (size_t k = 0; w->cat && k < w->ncat; k++)
+		w->cat[k] = mon_xrealloc(w->cat[k], cap * sizeof(uint32_t));
+	for (size_t k = 0; k < w->nseg; k++)
+		w->seg[k] = mon_xrealloc(w->seg[k], cap * sizeof(uint32_t));
+}
+
+struct mon_window *mon_store_window_select(const struct mon_window *w, const size_t *rows, size_t k)
+{
+	struct mon_window *o = mon_xcalloc(1, sizeof(*o));
+	size_t cap = k ? k : 1;
+
+	o->n = k;
+	o->nnum = w->nnum;
+	o->ncat = w->ncat;
+	o->nseg = w->nseg;
+	o->score = mon_xmalloc(cap * sizeof(double));
+	o->label = mon_xmalloc(cap);
+	for (size_t i = 0; i < k; i++) {
+		o->score[i] = w->score[rows[i]];
+		o->label[i] = w->label[rows[i]];
+		o->labeled += o->label[i] != MON_WINDOW_NO_LABEL;
+	}
+	if (w->num) {
+		o->num = mon_xcalloc(w->nnum ? w->nnum : 1, sizeof(double *));
+		for (size_t j = 0; j < w->nnum; j++) {
+			o->num[j] = mon_xmalloc(cap * sizeof(double));
+			for (size_t i = 0; i < k; i++)
+				o->num[j][i] = w->num[j][rows[i]];
+		}
+	}
+	if (w->cat) {
+		o->cat = mon_xcalloc(w->ncat ? w->ncat : 1, sizeof(uint32_t *));
+		for (size_t j = 0; j < w->ncat; j++) {
+			o->cat[j] = mon_xmalloc(cap * sizeof(uint32_t));
+			for (size_t i = 0; i < k; i++)
+				o->cat[j][i] = w->cat[j][rows[i]];
+		}
+	}
+	o->seg = mon_xcalloc(w->nseg ? w->nseg : 1, sizeof(uint32_t *));
+	for (size_t j = 0; j < w->nseg; j++) {
+		o->seg[j] = mon_xmalloc(cap * sizeof(uint32_t));
+		for (size_t i = 0; i < k; i++)
+			o->seg[j][i] = w->seg[j][rows[i]];
+	}
+	return o;
+}
+
+/* --- binary values ---------------------------------------------------------------------------- */
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static double be_double(const unsigned char *p)
+{
+	uint64_t u = (uint64_t)be32(p) << 32 | be32(p + 4);
+	double d;
+
+	memcpy(&d, &u, sizeof(d));
+	return d;
+}
+
+/* A cursor over the elements of a binary one-dimensional array. */
+struct arr {
+	const unsigned char *p, *end;
+	uint32_t left; /* elements not yet read */
+};
+
+/* Open the array value v[0..len) whose elements must have type oid. Returns 0 or -EIO. */
+static int arr_open(const char *v, int len, uint32_t oid, struct arr *a)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	uint32_t ndim;
+
+	if (len < 12)
+		return -EIO;
+	a->end = p + len;
+	ndim = be32(p);
+	if (be32(p + 8) != oid)
+		return -EIO;
+	if (ndim == 0) {
+		a->p = p + 12;
+		a->left = 0;
+		return 0;
+	}
+	if (ndim != 1 || len < 20)
+		return -EIO;
+	a->left = be32(p + 12);
+	a->p = p + 20;
+	/* each element takes at least its 4-byte length */
+	if (a->left > (uint32_t)((len - 20) / 4))
+		return -EIO;
+	return 0;
+}
+
+/* The next element: 0 with *data and *elen (-1 for NULL), 1 when none is left, -EIO when
+ * the bytes are malformed. */
+static int arr_next(struct arr *a, const unsigned char **data, int32_t *elen)
+{
+	uint32_t l;
+
+	if (a->left == 0)
+		return 1;
+	if (a->end - a->p < 4)
+		return -EIO;
+	l = be32(a->p);
+	a->p += 4;
+	a->left--;
+	if (l == UINT32_MAX) {
+		*elen = -1;
+		*data = NULL;
+		return 0;
+	}
+	if (l > (uint32_t)(a->end - a->p))
+		return -EIO;
+	*data = a->p;
+	*elen = (int32_t)l;
+	a->p += l;
+	return 0;
+}
+
+/* Read a float8[] value into dst[k][row] for k < n (NaN for NULL or absent elements). */
+static int read_num(const PGresult *r, int col, double **dst, size_t n, size_t row)
+{
+	struct arr a;
+	size_t k = 0;
+	int ret;
+
+	if (PQgetisnull(r, 0, col)) {
+		for (; k < n; k++)
+			dst[k][row] = NAN;
+		return 0;
+	}
+	if (arr_open(PQgetvalue(r, 0, col), PQgetlength(r, 0, col), OID_FLOAT8, &a))
+		return -EIO;
+	for (; k < n; k++) {
+		const unsigned char *data;
+		int32_t len;
+
+		ret = arr_next(&a, &data, &len);
+		if (ret < 0)
+			return ret;
+		if (ret > 0)
+			break;
+		if (len == -1)
+			dst[k][row] = NAN;
+		else if (len == 8)
+			dst[k][row] = be_double(data);
+		else
+			return -EIO;
+	}
+	for (; k < n; k++)
+		dst[k][row] = NAN;
+	return 0;
+}
+
+/* Read a text[] value as codes into dst[k][row], interning into dict[k]. */
+static int read_codes(const PGresult *r, int col, uint32_t **dst, struct col_dict **dict, size_t n,
+		      size_t row)
+{
+	struct arr a;
+	size_t k = 0;
+	int ret;
+
+	if (PQgetisnull(r, 0, col)) {
+		for (; k < n; k++)
+			dst[k][row] = COL_MISSING_CODE;
+		return 0;
+	}
+	if (arr_open(PQgetvalue(r, 0, col), PQgetlength(r, 0, col), OID_TEXT, &a))
+		return -EIO;
+	for (; k < n; k++) {
+		const unsigned char *data;
+		int32_t len;
+
+		ret = arr_next(&a, &data, &len);
+		if (ret < 0)
+			return ret;
+		if (ret > 0)
+			break;
+		dst[k][row] = len < 0 ? COL_MISSING_CODE
+				      : col_dict_intern(dict[k], (const char *)data, (size_t)len);
+	}
+	for (; k < n; k++)
+		dst[k][row] = COL_MISSING_CODE;
+	return 0;
+}
+
+/* Append the one row of r to w. */
+static int take_row(const PGresult *r, struct mon_window *w, struct mon_window_dicts *d,
+		    size_t *cap)
+{
+	size_t i = w->n;
+	int ret;
+
+	if (PQnfields(r) != 5 || PQgetisnull(r, 0, 0) || PQgetlength(r, 0, 0) != 8)
+		return -EIO;
+	if (i == *cap) {
+		*cap *= 2;
+		window_grow(w, *cap);
+	}
+	w->score[i] = be_double((const unsigned char *)PQgetvalue(r, 0, 0));
+	if (PQgetisnull(r, 0, 1)) {
+		w->label[i] = MON_WINDOW_NO_LABEL;
+	} else {
+		const unsigned char *p = (const unsigned char *)PQgetvalue(r, 0, 1);
+
+		if (PQgetlength(r, 0, 1) != 2 || p[0] != 0 || p[1] > 1)
+			return -EIO;
+		w->label[i] = p[1];
+		w->labeled++;
+	}
+	if (w->num && (ret = read_num(r, 2, w->num, w->nnum, i)) < 0)
+		return ret;
+	if (w->cat && (ret = read_codes(r, 3, w->cat, d->cat, w->ncat, i)) < 0)
+		return ret;
+	if ((ret = read_codes(r, 4, w->seg, d->seg, w->nseg, i)) < 0)
+		return ret;
+	w->n++;
+	return 0;
+}
+
+/* A failed statement: -EAGAIN when the database is away, else log it and -EIO. Only the
+ * primary message is logged: DETAIL may quote row values. */
+static int db_error(PGconn *c, const PGresult *r, const char *what)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	if (mon_db_unavailable(c, r))
+		return -EAGAIN;
+	log_err(LOG_PREFIX "%s: %s (SQLSTATE %s)", what, msg ? msg : PQerrorMessage(c),
+		state ? state : "none");
+	return -EIO;
+}
+
+/* Run sql with params (text) in single-row binary mode, appending each row to a new window.
+ * max_rows + 1 must be the statement's LIMIT; hint is the expected number of rows. */
+static int load(PGconn *c, const char *sql, int nparams, const char *const *params,
+		const struct col_schema *s, size_t max_rows, size_t hint, unsigned flags,
+		struct mon_window_dicts *d, const char *what, struct mon_window **out)
+{
+	size_t cap = hint > INITIAL_ROWS ? hint : INITIAL_ROWS;
+	struct mon_window *w;
+	PGresult *r;
+	int ret = 0, done = 0;
+
+	*out = NULL;
+	if (d->ncat != s->ncat || d->nseg != s->nseg)
+		return -EINVAL;
+	if (cap > max_rows + 1)
+		cap = max_rows + 1;
+	if (!PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 1))
+		return db_error(c, NULL, what);
+	if (!PQsetSingleRowMode(c)) {
+		/* cannot happen right after a send; read and drop the results all the same */
+		log_err(LOG_PREFIX "%s: single-row mode refused", what);
+		ret = -EIO;
+	}
+	w = window_new(s, flags, cap);
+	/* every result is read, even after a failure, so the connection is idle again */
+	while ((r = PQgetResult(c)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+
+		if (ret) {
+			/* only draining */
+		} else if (st == PGRES_SINGLE_TUPLE) {
+			if (w->n == max_rows)
+				ret = -E2BIG;
+			else if ((ret = take_row(r, w, d, &cap)) == -EIO)
+				log_err(LOG_PREFIX "%s: a stored row is malformed", what);
+		} else if (st == PGRES_TUPLES_OK) {
+			done = 1; /* the end of the rows */
+		} else {
+			ret = db_error(c, r, what);
+		}
+		PQclear(r);
+	}
+	if (!ret && !done)
+		ret = db_error(c, NULL, what);
+	if (ret) {
+		mon_store_window_free(w);
+		return ret;
+	}
+	*out = w;
+	return 0;
+}
+
+int mon_store_window_load(PGconn *c, const struct col_schema *s, int64_t model_id, int64_t from,
+			  int64_t to, size_t max_rows, unsigned flags, struct mon_window_dicts *d,
+			  struct mon_window **out)
+{
+	char id[24], f[COL_TS_BUF], t[COL_TS_BUF], limit[24];
+	const char *params[5] = {id, f, t, flags & MON_WINDOW_FEATURES ? "t" : "f", limit};
+
+	snprintf(id, sizeof(id), "%" PRId64, model_id);
+	col_ts_format(from, 1, f);
+	col_ts_format(to, 1, t);
+	snprintf(limit, sizeof(limit), "%zu", max_rows + 1);
+	return load(c, WINDOW_SQL, 5, params, s, max_rows, 0, flags, d,
+		    "could not read the predictions", out);
+}
+
+int mon_store_window_load_reference(PGconn *c, const struct col_schema *s, int64_t model_id,
+				    const struct mon_window_ref *ref, size_t max_rows,
+				    unsigned flags, struct mon_window_dicts *d,
+				    struct mon_window **out)
+{
+	char id[24], limit[24];
+	const char *params[3] = {id, flags & MON_WINDOW_FEATURES ? "t" : "f", limit};
+	size_t hint = ref->rows > 0 ? (size_t)ref->rows : 0;
+
+	if (ref->range)
+		return mon_store_window_load(c, s, model_id, ref->from, ref->to, max_rows, flags,
+					     d, out);
+	snprintf(id, sizeof(id), "%" PRId64, ref->id);
+	snprintf(limit, sizeof(limit), "%zu", max_rows + 1);
+	return load(c, UPLOAD_SQL, 3, params, s, max_rows, hint, flags, d,
+		    "could not read the reference rows", out);
+}
+
+/* --- references ---------------------------------------------------------------------------- */
+
+int mon_store_window_reference(PGconn *c, int64_t model_id, int64_t id,
+			       struct mon_window_ref *out)
+{
+	char mid[24], rid[24];
+	const char *params[2] = {mid, rid};
+	PGresult *r;
+	int ret = 0;
+
+	snprintf(mid, sizeof(mid), "%" PRId64, model_id);
+	snprintf(rid, sizeof(rid), "%" PRId64, id);
+	r = PQexecParams(c,
+			 "SELECT id, kind = 'range', "
+			 "coalesce((extract(epoch FROM range_from) * 1000000)::int8, 0), "
+			 "coalesce((extract(epoch FROM range_to) * 1000000)::int8, 0), rows, active "
+			 "FROM model_references WHERE model_id = $1::int8 AND "
+			 "CASE WHEN $2::int8 = 0 THEN active ELSE id = $2::int8 END",
+			 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		ret = db_error(c, r, "could not read the reference");
+		goto out;
+	}
+	if (PQntuples(r) != 1) {
+		ret = -ENOENT;
+		goto out;
+	}
+	memset(out, 0, sizeof(*out));
+	out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	out->range = !strcmp(PQgetvalue(r, 0, 1), "t");
+	out->from = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+	out->to = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+	out->rows = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+	out->active = !strcmp(PQgetvalue(r, 0, 5), "t");
+out:
+	PQclear(r);
+	return ret;
+}
