@@ -9,3 +9,12 @@ EXTRA_DIST += %D%/run.sh %D%/ref_stats.py %D%/gen_data.py
 bench: vigil %D%/bench_stats$(EXEEXT)
 	VIGIL=$(abs_top_builddir)/vigil BENCH_STATS=$(abs_top_builddir)/bench/bench_stats \
 		$(SHELL) $(top_srcdir)/bench/run.sh
+
+# the service (bench/service.sh): ingest beside psql COPY, GET performance under wrk, peak
+# memory. `make bench` runs it before the cases above (it needs PostgreSQL and wrk:
+# scripts/deps.sh --bench); `make bench-service` runs it alone.
+bench: bench-service
+bench-service: vigil %D%/bench_stats$(EXEEXT)
+	VIGIL=$(abs_top_builddir)/vigil $(SHELL) $(top_srcdir)/bench/service.sh
+EXTRA_DIST += %D%/service.sh %D%/ingest.sh %D%/gen_service.pl %D%/wrk_auth.lua
+.PHONY: bench-service

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "monitor/auth.h"
+#include "monitor/eval_metrics.h"
 #include "monitor/log.h"
 #include "monitor/metrics.h"
 #include "monitor/migrate.h"
@@ -82,6 +83,8 @@ void mon_api_metrics(struct mon_http_req *req, struct mon_http_resp *resp)
 	if (mon_metrics_render(srv->metrics, pat, &text, &len)) {
 		mon_http_problem(resp, 500, NULL, NULL, "could not render the metrics");
 	} else {
+		/* the latest evaluation results per model (monitor/eval_metrics.h) */
+		mon_eval_metrics_append(srv, &text, &len);
 		resp->status = 200;
 		resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 		resp->body = text;

@@ -46,7 +46,8 @@ struct mon_auth {
 	struct centry slots[CACHE_SLOTS];
 };
 
-static const char *const role_names[] = {"none", "ingest", "viewer", "compliance", "admin"};
+static const char *const role_names[] = {"none",       "ingest", "viewer",
+					 "compliance", "oncall", "admin"};
 
 struct mon_auth *mon_auth_new(void)
 {
@@ -90,9 +91,12 @@ int mon_auth_allows(enum mon_role have, enum mon_role need)
 	case MON_ROLE_INGEST:
 		return have == MON_ROLE_INGEST;
 	case MON_ROLE_VIEWER:
-		return have == MON_ROLE_VIEWER || have == MON_ROLE_COMPLIANCE;
+		return have == MON_ROLE_VIEWER || have == MON_ROLE_COMPLIANCE ||
+		       have == MON_ROLE_ONCALL;
 	case MON_ROLE_COMPLIANCE:
 		return have == MON_ROLE_COMPLIANCE;
+	case MON_ROLE_ONCALL:
+		return have == MON_ROLE_ONCALL;
 	default:
 		return 0;
 	}
@@ -386,8 +390,8 @@ static const char token_usage[] =
 	"       vigil token revoke NAME [--database URL] [--config FILE]\n"
 	"       vigil token list [--database URL] [--config FILE]\n"
 	"\n"
-	"ROLE is ingest, viewer, compliance or admin. create prints the new token on stdout;\n"
-	"it is shown only this once (only its SHA-256 is stored). A revoked token stops\n"
+	"ROLE is ingest, viewer, compliance, oncall or admin. create prints the new token on\n"
+	"stdout; it is shown only this once (only its SHA-256 is stored). A revoked token stops\n"
 	"working within token_cache_ttl_s seconds (default 5).\n";
 
 int mon_token_main(int argc, char **argv)
@@ -443,7 +447,7 @@ int mon_token_main(int argc, char **argv)
 	if (!strcmp(cmd, "create")) {
 		if (!role_s || mon_auth_parse_role(role_s, &role)) {
 			fprintf(stderr, "vigil token create: --role must be ingest, viewer, "
-					"compliance or admin\n");
+					"compliance, oncall or admin\n");
 			return 2;
 		}
 		if (name && !mon_auth_valid_name(name)) {
@@ -541,7 +545,7 @@ void mon_api_token_create(struct mon_http_req *req, struct mon_http_resp *resp)
 	}
 	if (!cJSON_IsString(jrole) || mon_auth_parse_role(jrole->valuestring, &role)) {
 		mon_http_problem(resp, 400, "invalid-field", "/role",
-				 "role must be ingest, viewer, compliance or admin");
+				 "role must be ingest, viewer, compliance, oncall or admin");
 		goto out;
 	}
 	if (mon_server_db_get(req, resp, &c))

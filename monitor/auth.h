@@ -9,8 +9,9 @@
  * answers), asking PostgreSQL on a miss or after token_cache_ttl_s seconds: a revoked token
  * stops working within that time (5 s by default; 0 asks the database every time).
  *
- * Roles: admin may do everything; compliance may do what viewer may; ingest may only use
- * ingest routes; a public route (MON_ROLE_NONE) needs no token.
+ * Roles: admin may do everything; compliance may do what viewer may; oncall may do what
+ * viewer may and use oncall routes (acknowledge and resolve alerts, silences); ingest may
+ * only use ingest routes; a public route (MON_ROLE_NONE) needs no token.
  *
  * Create the cache with mon_auth_new, destroy it with mon_auth_free. Thread-safe.
  */
@@ -39,9 +40,9 @@ int mon_auth_check(struct mon_auth *a, struct mon_db *db, const char *token, uns
 
 /* 1 when a caller with role have may use a route that needs role need. */
 int mon_auth_allows(enum mon_role have, enum mon_role need);
-/* "ingest", "viewer", "compliance", "admin" ("none" for MON_ROLE_NONE). */
+/* "ingest", "viewer", "compliance", "oncall", "admin" ("none" for MON_ROLE_NONE). */
 const char *mon_auth_role_name(enum mon_role r);
-/* Parse one of the four role names; returns 0 or -EINVAL. */
+/* Parse one of the five role names; returns 0 or -EINVAL. */
 int mon_auth_parse_role(const char *s, enum mon_role *out) MON_MUSTCHECK;
 /* 1 when name is a valid token name: 1..64 of [A-Za-z0-9._-], not starting with . or -. */
 int mon_auth_valid_name(const char *name);

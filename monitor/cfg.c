@@ -72,13 +72,31 @@ static const struct opt opts[] = {
 	{"retry_after_s", "VIGIL_RETRY_AFTER_S", T_UINT, "5", 1, 3600, MON_CF_RELOADABLE,
 	 OFF(retry_after_s)},
 	{"log_level", "VIGIL_LOG_LEVEL", T_LEVEL, "info", 0, 0, MON_CF_RELOADABLE, OFF(log_level)},
+	{"notify_resend_s", "VIGIL_NOTIFY_RESEND_S", T_UINT, "60", 1, 3600, MON_CF_RELOADABLE,
+	 OFF(notify_resend_s)},
+	{"notify_external_url", "VIGIL_NOTIFY_EXTERNAL_URL", T_STR, "", 0, 0, MON_CF_RELOADABLE,
+	 OFF(notify_external_url)},
+	{"evaluation_interval_s", "VIGIL_EVALUATION_INTERVAL_S", T_UINT, "5", 0, 86400,
+	 MON_CF_RELOADABLE, OFF(evaluation_interval_s)},
+	{"evaluation_lease_s", "VIGIL_EVALUATION_LEASE_S", T_UINT, "600", 10, 86400,
+	 MON_CF_RELOADABLE, OFF(evaluation_lease_s)},
+	{"evaluation_backfill_windows", "VIGIL_EVALUATION_BACKFILL_WINDOWS", T_UINT, "1000", 1,
+	 100000, MON_CF_RELOADABLE, OFF(evaluation_backfill_windows)},
+	{"evaluation_cbpe_draws", "VIGIL_EVALUATION_CBPE_DRAWS", T_UINT, "200", 10, 100000,
+	 MON_CF_RELOADABLE, OFF(evaluation_cbpe_draws)},
+	{"evaluation_max_segment_values", "VIGIL_EVALUATION_MAX_SEGMENT_VALUES", T_UINT, "64", 1,
+	 1000, MON_CF_RELOADABLE, OFF(evaluation_max_segment_values)},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
 struct pending {
 	char *val[NOPTS];
 	char src[NOPTS][SRC_LEN];
+	struct mon_receivers receivers; /* receiver.NAME.FIELD keys, from file and flags */
 };
+
+#define RECEIVER_PREFIX "receiver."
+#define RECEIVER_PREFIX_LEN (sizeof(RECEIVER_PREFIX) - 1)
 
 static void __attribute__((format(printf, 3, 4))) seterr(char *err, size_t len, const char *fmt,
 							   ...)
@@ -176,13 +194,20 @@ static int read_file(const char *path, struct pending *p, char *err, size_t errl
 				}
 			}
 		}
+		snprintf(src, sizeof(src), "config file %s line %u", path, lineno);
+		if (!strncmp(key, RECEIVER_PREFIX, RECEIVER_PREFIX_LEN)) {
+			ret = mon_receivers_set(&p->receivers, key + RECEIVER_PREFIX_LEN, val, src,
+						err, errlen);
+			if (ret)
+				goto out;
+			continue;
+		}
 		i = find_opt(key, strlen(key));
 		if (i < 0) {
 			seterr(err, errlen, "%s:%u: unknown setting \"%s\"", path, lineno, key);
 			ret = -EINVAL;
 			goto out;
 		}
-		snprintf(src, sizeof(src), "config file %s line %u", path, lineno);
 		set_pending(p, (size_t)i, val, strlen(val), src);
 	}
 	if (ferror(f)) {
@@ -359,6 +384,16 @@ int mon_cfg_load(const char *file, const char *const *sets, size_t nsets, struct
 			ret = -EINVAL;
 			goto out;
 		}
+		if (!strncmp(sets[k], RECEIVER_PREFIX, RECEIVER_PREFIX_LEN)) {
+			char *key = mon_xstrndup(sets[k], (size_t)(eq - sets[k]));
+
+			ret = mon_receivers_set(&p->receivers, key + RECEIVER_PREFIX_LEN, eq + 1,
+						"the command line", err, errlen);
+			free(key);
+			if (ret)
+				goto out;
+			continue;
+		}
 		if (i < 0) {
 			seterr(err, errlen, "unknown setting \"%.*s\"", (int)(eq - sets[k]), sets[k]);
 			ret = -EINVAL;
@@ -371,11 +406,17 @@ int mon_cfg_load(const char *file, const char *const *sets, size_t nsets, struct
 		if (ret)
 			goto out;
 	}
+	ret = mon_receivers_check(&p->receivers, err, errlen);
+	if (ret)
+		goto out;
+	cfg->receivers = p->receivers;
+	memset(&p->receivers, 0, sizeof(p->receivers));
 	*out = cfg;
 	cfg = NULL;
 out:
 	for (size_t i = 0; i < NOPTS; i++)
 		free(p->val[i]);
+	mon_receivers_fini(&p->receivers);
 	free(p);
 	mon_cfg_free(cfg);
 	return ret;
@@ -388,6 +429,7 @@ void mon_cfg_free(struct mon_cfg *cfg)
 	for (size_t i = 0; i < NOPTS; i++)
 		if (opts[i].type == T_STR || opts[i].type == T_LISTEN)
 			free(*(char **)((char *)cfg + opts[i].off));
+	mon_receivers_fini(&cfg->receivers);
 	free(cfg);
 }
 
@@ -453,6 +495,10 @@ struct mon_cfg *mon_cfg_merge_reload(const struct mon_cfg *old, const struct mon
 			break;
 		}
 	}
+	/* receivers are reloadable: the notifier reads them afresh on each run */
+	if (!mon_receivers_equal(&old->receivers, &next->receivers))
+		log_info(LOG_PREFIX "receivers changed");
+	mon_receivers_copy(&cfg->receivers, &next->receivers);
 	return cfg;
 }
 
@@ -494,4 +540,5 @@ void mon_cfg_print(const struct mon_cfg *cfg, FILE *f)
 			fprintf(f, "%s = %s\n", opts[i].key, buf);
 		}
 	}
+	mon_receivers_print(&cfg->receivers, f);
 }

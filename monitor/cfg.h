@@ -20,6 +20,7 @@
 
 #include "monitor/common.h"
 #include "monitor/log.h"
+#include "monitor/receiver.h"
 
 struct mon_cfg {
 	char *listen;              /* "host:port" as given; host may be [v6] */
@@ -39,6 +40,16 @@ struct mon_cfg {
 	unsigned shutdown_timeout_s;    /* how long SIGTERM waits for in-flight requests */
 	unsigned retry_after_s;    /* Retry-After sent with 503 */
 	enum mon_log_level log_level;
+	/* notifications (monitor/notify.h); receivers from receiver.NAME.* keys (receiver.h) */
+	unsigned notify_resend_s;  /* re-send firing alerts to Alertmanager receivers this often */
+	char *notify_external_url; /* externalURL in webhook payloads (vigil's public URL) */
+	struct mon_receivers receivers;
+	/* evaluation (monitor/scheduler.h) */
+	unsigned evaluation_interval_s; /* materialise windows this often; 0: never evaluate */
+	unsigned evaluation_lease_s;    /* a claimed window is another's to take after this */
+	unsigned evaluation_backfill_windows; /* windows created back from now, at most */
+	unsigned evaluation_cbpe_draws; /* draws for the CBPE estimate's intervals */
+	unsigned evaluation_max_segment_values; /* evaluated values per segment attribute */
 };
 
 /* Build the configuration. file may be NULL (then VIGIL_CONFIG, if set, names it); sets[]

@@ -20,6 +20,7 @@ enum mon_role {
 	MON_ROLE_INGEST,
 	MON_ROLE_VIEWER,
 	MON_ROLE_COMPLIANCE,
+	MON_ROLE_ONCALL, /* what viewer may, plus acknowledging/resolving alerts and silences */
 	MON_ROLE_ADMIN,
 };
 

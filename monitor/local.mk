@@ -24,13 +24,24 @@ noinst_LIBRARIES += %D%/libmonitor.a
 	%D%/routes_analysis.c %D%/routes_analysis.h \
 	%D%/routes.c \
 	%D%/tasks.c \
+	%D%/alert_rule.c %D%/alert_rule.h \
+	%D%/alert.c %D%/alert.h \
+	%D%/silence.c %D%/silence.h \
+	%D%/routes_alerts.c %D%/routes_alerts.h \
+	%D%/eval_settings.c %D%/eval_settings.h \
+	%D%/evaluate.c %D%/evaluate.h \
+	%D%/scheduler.c %D%/scheduler.h \
+	%D%/routes_evaluation.c %D%/routes_evaluation.h \
+	%D%/eval_metrics.c %D%/eval_metrics.h \
+	%D%/receiver.c %D%/receiver.h \
+	%D%/notify.c %D%/notify.h \
 	%D%/server.c %D%/server.h
 # VIGIL_SRCDIR/VIGIL_BINDIR: an uninstalled vigil finds its migrations in the source tree
 %C%_libmonitor_a_CPPFLAGS = $(AM_CPPFLAGS) $(GSL_CFLAGS) $(CJSON_CFLAGS) $(MHD_CFLAGS) \
-	$(PQ_CFLAGS) $(GNUTLS_CFLAGS) \
+	$(PQ_CFLAGS) $(GNUTLS_CFLAGS) $(CURL_CFLAGS) \
 	-DVIGIL_SRCDIR='"$(abs_top_srcdir)"' -DVIGIL_BINDIR='"$(bindir)"'
 %C%_libmonitor_a_CFLAGS = $(AM_CFLAGS) -O2 -pthread
-MONITOR_LIBS = monitor/libmonitor.a $(MHD_LIBS) $(PQ_LIBS) $(GNUTLS_LIBS)
+MONITOR_LIBS = monitor/libmonitor.a $(MHD_LIBS) $(PQ_LIBS) $(GNUTLS_LIBS) $(CURL_LIBS)
 
 bin_PROGRAMS += vigil
 vigil_SOURCES = %D%/main.c

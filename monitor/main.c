@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "monitor/alert.h"
 #include "monitor/api_platform.h"
 #include "monitor/audit.h"
 #include "monitor/auth.h"
@@ -27,6 +28,7 @@ static const char usage[] =
 	"  migrate   apply the database schema migrations\n"
 	"  token     create, revoke or list API tokens\n"
 	"  audit     verify the audit log's hash chain (audit verify)\n"
+	"  alerts    evaluate alert rules on a stored window (alerts evaluate), refresh silences\n"
 	"  routes    list the HTTP routes the daemon serves\n"
 	"\n"
 	"vigil COMMAND --help shows a command's options; vigil --version the version.\n";
@@ -42,6 +44,7 @@ static const struct {
 	{"migrate", mon_migrate_main},
 	{"token", mon_token_main},
 	{"audit", mon_audit_main},
+	{"alerts", mon_alerts_main},
 	{"routes", mon_api_routes_main},
 };
 

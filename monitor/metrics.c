@@ -65,6 +65,8 @@ struct mon_metrics {
 	pthread_mutex_t lock; /* models */
 	struct model_ctr *models;
 	size_t nmodels, capmodels;
+	struct model_ctr *notes; /* notifier: model = receiver, kind = outcome, accepted */
+	size_t nnotes, capnotes;
 	double start_time;
 };
 
@@ -90,6 +92,11 @@ void mon_metrics_free(struct mon_metrics *m)
 		free(m->models[i].kind);
 	}
 	free(m->models);
+	for (size_t i = 0; i < m->nnotes; i++) {
+		free(m->notes[i].model);
+		free(m->notes[i].kind);
+	}
+	free(m->notes);
 	pthread_mutex_destroy(&m->lock);
 	free(m->hists);
 	free(m);
@@ -173,6 +180,34 @@ void mon_metrics_add_ingested(struct mon_metrics *m, const char *model, const ch
 	}
 	c->accepted += accepted;
 	c->rejected += rejected;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mon_metrics_add_notification(struct mon_metrics *m, const char *receiver,
+				  const char *outcome)
+{
+	struct model_ctr *c = NULL;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->nnotes >= MON_METRICS_MAX_MODELS)
+		receiver = "other";
+	for (size_t i = 0; i < m->nnotes; i++) {
+		if (!strcmp(m->notes[i].model, receiver) && !strcmp(m->notes[i].kind, outcome)) {
+			c = &m->notes[i];
+			break;
+		}
+	}
+	if (!c) {
+		if (m->nnotes == m->capnotes) {
+			m->capnotes = m->capnotes ? 2 * m->capnotes : 16;
+			m->notes = mon_xrealloc(m->notes, m->capnotes * sizeof(*m->notes));
+		}
+		c = &m->notes[m->nnotes++];
+		c->model = mon_xstrndup(receiver, strlen(receiver));
+		c->kind = mon_xstrndup(outcome, strlen(outcome));
+		c->accepted = c->rejected = 0;
+	}
+	c->accepted++;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -364,6 +399,30 @@ int mon_metrics_render(struct mon_metrics *m, const char *const *pat, char **out
 		}
 	}
 	for (size_t i = 0; i < nsnap; i++) {
+		free(snap[i].model);
+		free(snap[i].kind);
+	}
+	free(snap);
+
+	pthread_mutex_lock(&m->lock);
+	nsnap = m->nnotes;
+	snap = mon_xcalloc(nsnap ? nsnap : 1, sizeof(*snap));
+	for (size_t i = 0; i < nsnap; i++) {
+		snap[i] = m->notes[i];
+		snap[i].model = mon_xstrndup(m->notes[i].model, strlen(m->notes[i].model));
+		snap[i].kind = mon_xstrndup(m->notes[i].kind, strlen(m->notes[i].kind));
+	}
+	pthread_mutex_unlock(&m->lock);
+	qsort(snap, nsnap, sizeof(*snap), cmp_ctr);
+	family(&b, "vigil_notifications_total", "counter",
+	       "Notification deliveries by receiver and outcome (delivered, retry, failed, "
+	       "resent, resend_error).");
+	for (size_t i = 0; i < nsnap; i++) {
+		sb_printf(&b, "vigil_notifications_total{receiver=\"");
+		sb_label(&b, snap[i].model);
+		sb_printf(&b, "\",outcome=\"");
+		sb_label(&b, snap[i].kind);
+		sb_printf(&b, "\"} %lu\n", snap[i].accepted);
 		free(snap[i].model);
 		free(snap[i].kind);
 	}

@@ -11,6 +11,7 @@
  *   vigil_http_requests_in_flight                       gauge
  *   vigil_ingested_records_total{model,kind}            counter
  *   vigil_rejected_records_total{model,kind}            counter
+ *   vigil_notifications_total{receiver,outcome}         counter (monitor/notify.c)
  *   vigil_db_errors_total, vigil_db_up                   counter, gauge (set at render)
  *   vigil_build_info{version}, process_*                 gauge
  * Labels are bounded: route is the route *pattern* (or "unmatched"), never the raw path;
@@ -47,6 +48,13 @@ void mon_metrics_in_flight(struct mon_metrics *m, int delta);
  * vigil_rejected_records_total. model and kind are copied. */
 void mon_metrics_add_ingested(struct mon_metrics *m, const char *model, const char *kind,
 			      unsigned long accepted, unsigned long rejected);
+
+/* For the notifier: count one outcome ("delivered", "retry", "failed", "resent",
+ * "resend_error") of a delivery to receiver in vigil_notifications_total. Receivers come
+ * from the config file, so series are few; past MON_METRICS_MAX_MODELS they share "other".
+ * receiver and outcome are copied. */
+void mon_metrics_add_notification(struct mon_metrics *m, const char *receiver,
+				  const char *outcome);
 
 /* Values owned by other modules, sampled when rendering. */
 void mon_metrics_set_db(struct mon_metrics *m, unsigned long errors, int up);

@@ -19,7 +19,9 @@
 #include "monitor/auth.h"
 #include "monitor/http.h"
 /* handlers' headers: add yours here */
+#include "monitor/routes_alerts.h"
 #include "monitor/routes_analysis.h"
+#include "monitor/routes_evaluation.h"
 #include "monitor/routes_ingest.h"
 #include "monitor/routes_models.h"
 
@@ -43,11 +45,21 @@ const struct mon_http_route mon_http_routes[] = {
 	/* ---- handlers: one line each (models, predictions, labels, references, drift,
 	 * performance, ...), ordered by path ---- */
 
+	{"GET", "/v1/alerts", MON_ROLE_VIEWER, mon_api_alerts_list,
+	 "Alerts, newest change first: ?state=firing|acknowledged|resolved, model, "
+	 "severity=page|ticket|info, limit (100); each with its breaching values and intervals"},
+	{"GET", "/v1/alerts/{id}", MON_ROLE_VIEWER, mon_api_alert_get,
+	 "One alert with its history of state changes"},
+	{"POST", "/v1/alerts/{id}/ack", MON_ROLE_ONCALL, mon_api_alert_ack,
+	 "Acknowledge a firing alert {note}: 400 without a note, 409 when not firing"},
+	{"POST", "/v1/alerts/{id}/resolve", MON_ROLE_ONCALL, mon_api_alert_resolve,
+	 "Resolve an alert by hand {note}: 400 without a note, 409 when resolved already"},
 	{"GET", "/v1/models", MON_ROLE_VIEWER, mon_api_model_list,
 	 "Registered models with their schemas"},
 	{"POST", "/v1/models", MON_ROLE_ADMIN, mon_api_model_create,
 	 "Register a model {name, version, threshold, positive_label, negative_label, features, "
-	 "segments}: 201, 200 when identical, 409 when the name has another schema"},
+	 "segments, evaluation_period, lateness, label_complete, fn_cost, fp_cost}: 201, 200 "
+	 "when identical, 409 when the name has another schema or settings"},
 	{"GET", "/v1/models/{model}", MON_ROLE_VIEWER, mon_api_model_get,
 	 "One model and its schema"},
 	{"GET", "/v1/models/{model}/drift", MON_ROLE_VIEWER, mon_api_drift_get,
@@ -68,6 +80,24 @@ const struct mon_http_route mon_http_routes[] = {
 	 "The model's references; exactly one is active"},
 	{"POST", "/v1/models/{model}/references", MON_ROLE_ADMIN, mon_api_references_post,
 	 "Upload a labelled reference, or name a range {from, to}; it becomes the active one"},
+	{"GET", "/v1/models/{model}/results", MON_ROLE_VIEWER, mon_api_results_get,
+	 "Stored evaluation results of the model's windows: ?from&to (window start), "
+	 "metric=a,b, segment=ATTR (empty: all data), segment_value, scope, feature, window, "
+	 "status, limit; audited"},
+	{"GET", "/v1/models/{model}/rules", MON_ROLE_VIEWER, mon_api_alert_rules_list,
+	 "The model's alert rules (defaults included), severities resolved from its costs"},
+	{"POST", "/v1/models/{model}/rules", MON_ROLE_ADMIN, mon_api_alert_rules_post,
+	 "Create or replace (by name) an alert rule {name, scope, metric, condition, threshold "
+	 "| baseline+offset, and, feature, segment, severity | severity_follows, for, clear, "
+	 "min_n, status, enabled}: 201 new, 200 replaced"},
+	{"GET", "/v1/models/{model}/windows", MON_ROLE_VIEWER, mon_api_windows_get,
+	 "The model's evaluation windows and their state: ?from&to, state=open|due|done, limit"},
+	{"GET", "/v1/silences", MON_ROLE_VIEWER, mon_api_silences_list,
+	 "Silences, newest first: ?state=pending|active|expired"},
+	{"POST", "/v1/silences", MON_ROLE_ONCALL, mon_api_silence_create,
+	 "Silence notifications {matchers, starts_at, ends_at, author, comment}: 201"},
+	{"DELETE", "/v1/silences/{id}", MON_ROLE_ONCALL, mon_api_silence_delete,
+	 "Delete (expire) a silence: 204"},
 
 	/* ---- end of handlers ---- */
 };

@@ -36,9 +36,9 @@
 struct ctx {
 	struct mon_http_req *req;
 	struct mon_http_resp *resp;
-	const char *action;  /* audit action */
+	const char *action; /* audit action */
 	PGconn *c;
-	int failed;          /* the connection failed: mon_server_db_put resets it */
+	int failed; /* the connection failed: mon_server_db_put resets it */
 	struct mon_model *m;
 	int64_t from, to;
 	char from_s[COL_TS_BUF], to_s[COL_TS_BUF];
@@ -47,6 +47,8 @@ struct ctx {
 	cJSON *detail;       /* audit detail */
 	struct mon_window_dicts dicts;
 	int have_dicts;
+	double t_start, t_load; /* mon_now() at the start; seconds spent loading rows */
+	size_t rows_loaded;
 };
 
 static void ctx_init(struct ctx *x, struct mon_http_req *req, struct mon_http_resp *resp,
@@ -58,6 +60,7 @@ static void ctx_init(struct ctx *x, struct mon_http_req *req, struct mon_http_re
 	x->action = action;
 	x->detail = cJSON_CreateObject();
 	x->max_rows = mon_server_cfg(req->srv)->max_window_rows;
+	x->t_start = mon_now();
 }
 
 /* --- answers for failures ----------------------------------------------------------------- */
@@ -99,8 +102,8 @@ static void too_large(struct ctx *x, const char *pointer, const char *what)
 	cJSON *doc = cJSON_CreateObject();
 	char detail[300];
 
-	snprintf(detail, sizeof(detail),
-		 "%s holds more than max_window_rows = %zu predictions; %s", what, x->max_rows,
+	snprintf(detail, sizeof(detail), "%s holds more than max_window_rows = %zu predictions; %s",
+		 what, x->max_rows,
 		 pointer ? "narrow the window (from, to)" : "name a smaller reference");
 	cJSON_AddStringToObject(doc, "type", PROBLEM_BASE "window-too-large");
 	cJSON_AddStringToObject(doc, "title", "Content Too Large");
@@ -125,8 +128,10 @@ static int q_time(struct ctx *x, const char *key, int64_t *out, char *canon)
 		return -EINVAL;
 	}
 	if (col_ts_parse(s, strlen(s), out) || *out < 0) {
-		bad_param(x, key, "%s must be an RFC 3339 date-time from 1970 on, such as "
-			  "2026-01-01T00:00:00Z", key);
+		bad_param(x, key,
+			  "%s must be an RFC 3339 date-time from 1970 on, such as "
+			  "2026-01-01T00:00:00Z",
+			  key);
 		return -EINVAL;
 	}
 	col_ts_format(*out, 0, canon);
@@ -309,7 +314,8 @@ static int reference(struct ctx *x, int64_t id, struct mon_window_ref *ref)
 
 	if (ret == -ENOENT && id) {
 		mon_http_problem(x->resp, 404, "not-found", "/query/reference",
-				 "model %s has no reference %lld", x->m->schema->name, (long long)id);
+				 "model %s has no reference %lld", x->m->schema->name,
+				 (long long)id);
 		x->outcome = "not_found";
 		return -1;
 	}
@@ -332,28 +338,42 @@ static int reference(struct ctx *x, int64_t id, struct mon_window_ref *ref)
 static int load_reference(struct ctx *x, const struct mon_window_ref *ref, unsigned flags,
 			  struct mon_window **out)
 {
+	double t0 = mon_now();
 	int ret = mon_store_window_load_reference(x->c, x->m->schema, x->m->id, ref, x->max_rows,
 						  flags, &x->dicts, out);
 
-	if (ret == -E2BIG)
+	x->t_load += mon_now() - t0;
+	if (ret == -E2BIG) {
 		too_large(x, NULL, "the reference");
-	else if (ret)
+		return -1;
+	}
+	if (ret) {
 		store_failed(x, ret, "could not read the reference");
-	return ret ? -1 : 0;
+		return -1;
+	}
+	x->rows_loaded += (*out)->n;
+	cJSON_AddNumberToObject(x->detail, "reference_rows", (double)(*out)->n);
+	return 0;
 }
 
 static int load_window(struct ctx *x, unsigned flags, struct mon_window **out)
 {
+	double t0 = mon_now();
 	int ret = mon_store_window_load(x->c, x->m->schema, x->m->id, x->from, x->to, x->max_rows,
 					flags, &x->dicts, out);
 
-	if (ret == -E2BIG)
+	x->t_load += mon_now() - t0;
+	if (ret == -E2BIG) {
 		too_large(x, "/query/from", "the window");
-	else if (ret)
+		return -1;
+	}
+	if (ret) {
 		store_failed(x, ret, "could not read the predictions");
-	if (!ret)
-		cJSON_AddNumberToObject(x->detail, "rows", (double)(*out)->n);
-	return ret ? -1 : 0;
+		return -1;
+	}
+	x->rows_loaded += (*out)->n;
+	cJSON_AddNumberToObject(x->detail, "rows", (double)(*out)->n);
+	return 0;
 }
 
 /* The answer's first members. */
@@ -383,10 +403,14 @@ static void absorb(cJSON *doc, cJSON *report)
 static void finish(struct ctx *x, cJSON *doc)
 {
 	const char *target = x->m ? x->m->schema->name : x->req->params[0];
-	int ret;
 
+	if (doc)
+		log_debug(LOG_PREFIX "%s %s: %zu rows loaded in %.3f s, answer computed in %.3f s",
+			  x->action, target, x->rows_loaded, x->t_load,
+			  mon_now() - x->t_start - x->t_load);
 	if (x->c && doc && !x->failed) {
-		ret = mon_audit_request(x->c, x->req, x->action, target, "ok", x->detail);
+		int ret = mon_audit_request(x->c, x->req, x->action, target, "ok", x->detail);
+
 		if (ret) {
 			/* no unrecorded read: the data is not sent */
 			cJSON_Delete(doc);
@@ -615,8 +639,7 @@ void mon_api_drift_get(struct mon_http_req *req, struct mon_http_resp *resp)
 	seed = o.seed;
 	if (begin(&x) || q_reference(&x, &ref_id) || q_bool(&x, "mmd", &o.mmd) ||
 	    q_size(&x, "permutations", 1, 100000, &o.permutations) ||
-	    q_uint(&x, "seed", 0, UINT64_MAX, &seed) ||
-	    q_double(&x, "alpha", 1e-12, 1, &o.alpha) ||
+	    q_uint(&x, "seed", 0, UINT64_MAX, &seed) || q_double(&x, "alpha", 1e-12, 1, &o.alpha) ||
 	    q_size(&x, "mmd_max_rows", 2, 100000, &o.mmd_max_rows))
 		goto out;
 	o.seed = seed;
@@ -625,9 +648,10 @@ void mon_api_drift_get(struct mon_http_req *req, struct mon_http_resp *resp)
 		goto out;
 	if (seg >= 0)
 		cJSON_AddStringToObject(x.detail, "segment", x.m->schema->seg[seg]);
+	/* drift needs no labels */
 	if (reference(&x, ref_id, &rref) ||
-	    load_reference(&x, &rref, MON_WINDOW_FEATURES, &ref) ||
-	    load_window(&x, MON_WINDOW_FEATURES, &cur))
+	    load_reference(&x, &rref, MON_WINDOW_FEATURES | MON_WINDOW_NO_LABELS, &ref) ||
+	    load_window(&x, MON_WINDOW_FEATURES | MON_WINDOW_NO_LABELS, &cur))
 		goto out;
 	output_name(x.m->schema, out_name, sizeof(out_name));
 	if ((ret = drift_of(x.m->schema, out_name, ref, cur, x.dicts.cat, &o, &rep)) < 0) {
@@ -673,8 +697,8 @@ static struct mon_window *labeled_rows(const struct mon_window *w)
 	return l;
 }
 
-static void attrs_of(const struct ctx *x, const struct mon_window *w, const size_t *by,
-		     size_t nby, struct mon_perf_attr *attrs)
+static void attrs_of(const struct ctx *x, const struct mon_window *w, const size_t *by, size_t nby,
+		     struct mon_perf_attr *attrs)
 {
 	for (size_t i = 0; i < nby; i++) {
 		attrs[i].name = x->m->schema->seg[by[i]];
@@ -762,7 +786,7 @@ void mon_api_estimate_get(struct mon_http_req *req, struct mon_http_resp *resp)
 	y = mon_xmalloc(lref->n * sizeof(double));
 	for (size_t i = 0; i < lref->n; i++)
 		y[i] = lref->label[i];
-	if ((ret = stats_isotonic_fit(lref->score, y, lref->n, &cal)) < 0) {
+	if (stats_isotonic_fit(lref->score, y, lref->n, &cal) < 0) {
 		mon_http_problem(resp, 500, NULL, NULL, "could not fit the calibration");
 		x.outcome = "error";
 		goto out;
@@ -771,8 +795,8 @@ void mon_api_estimate_get(struct mon_http_req *req, struct mon_http_resp *resp)
 		goto out;
 	attrs_of(&x, w, by, nby, attrs);
 	/* the window's labels count only when complete, as with `vigil estimate` */
-	ret = mon_estimate_report(cal, w->score, w->n && w->labeled == w->n ? w->label : NULL,
-				  w->n, attrs, nby, &o, &rep);
+	ret = mon_estimate_report(cal, w->score, w->n && w->labeled == w->n ? w->label : NULL, w->n,
+				  attrs, nby, &o, &rep);
 	if (ret < 0) {
 		store_failed(&x, ret, "could not compute the estimate");
 		goto out;

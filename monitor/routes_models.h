@@ -11,7 +11,10 @@
  *                            not UTF-8. Audited as "model.register".
  *   GET  /v1/models          (viewer) {"models": [model, ...]} ordered by name
  *   GET  /v1/models/{model}  (viewer) the model, or 404
- * A model is its canonical registration plus "created_at" (see monitor/store_models.h).
+ * The registration may also carry the evaluation settings "evaluation_period", "lateness",
+ * "label_complete", "fn_cost", "fp_cost" (monitor/eval_settings.h; a bad one is a 422 with
+ * its pointer). A model is its canonical registration plus "created_at" and those five
+ * settings (see monitor/store_models.h).
  */
 #ifndef MONITOR_ROUTES_MODELS_H
 #define MONITOR_ROUTES_MODELS_H

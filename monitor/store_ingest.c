@@ -3,18 +3,21 @@
  *
  * A batch costs a constant number of round trips whatever its size:
  *   BEGIN; SET LOCAL synchronous_commit TO on
+ *   SELECT 1 FROM models WHERE id = $1 FOR KEY SHARE   (sql/0002_ingest.sql says why)
  *   INSERT INTO prediction_ids SELECT ... FROM unnest($ids, $ts, $digests)
- *          ORDER BY id ON CONFLICT DO NOTHING RETURNING client_id
+ *          WHERE (the id is not stored: one index probe) RETURNING client_id
  *   [only when some id was stored already: one SELECT naming those whose digest differs]
  *   COPY predictions FROM STDIN  (only the records the INSERT returned)
  *   COMMIT
  * The registry insert comes first because a partitioned table cannot hold a unique key
- * without its partition key, and because it settles concurrent senders of the same id:
- * ON CONFLICT waits for the other transaction and then either inserts or skips. Sorting
- * the ids gives every transaction the same lock order, so two batches that overlap cannot
- * deadlock on each other (a deadlock or serialization failure is still retried, twice).
- * Only the new records are then sent, with COPY, which is several times cheaper per row
- * than INSERT; each record's COPY text is built once and also hashed for its digest.
+ * without its partition key, and because it settles concurrent senders of the same id: the
+ * primary key lets only one of them in, and the other runs its batch again with ON
+ * CONFLICT DO NOTHING, which waits for the first and then skips (see pred_ids_fast_sql).
+ * The arrays are binary parameters (no text parsing on the server) with the ids sorted, so
+ * that every transaction takes its index locks in the same order and two overlapping
+ * batches cannot deadlock (a deadlock or serialization failure is still retried). Only
+ * the new records are then sent, with COPY, several times cheaper per row than INSERT;
+ * each record's COPY text is built once and also hashed for its digest.
  *
  * Partition DDL is the one place where SQL text is composed: the partition's name and
  * bounds are printed from a year and month computed here (never from request text), then
@@ -45,6 +48,7 @@
 #define MONTHS ((LAST_YEAR - EPOCH_YEAR + 1) * 12)
 #define RETRY_TX (-EDEADLK)   /* deadlock or serialization failure: run the batch again */
 #define NO_PARTITION (-ERANGE) /* a row found no partition: re-create, run again */
+#define UNIQUE_RACE (-EBUSY)   /* another transaction stored one of our ids: run again, safely */
 
 enum { ST_NEW = 0, ST_DUP, ST_CONFLICT };
 
@@ -53,8 +57,8 @@ static const char label_tag[] = "vigil-label-v1\n";
 
 /* --- database helpers ---------------------------------------------------------------------- */
 
-/* A failed statement: -EAGAIN (database away), RETRY_TX, NO_PARTITION, or else -EIO
- * after logging it. Only the primary message is logged: DETAIL may quote row values. */
+/* A failed statement: -EAGAIN (database away), RETRY_TX, NO_PARTITION, UNIQUE_RACE, or
+ * else -EIO after logging it. Only the primary message is logged: DETAIL may quote row values. */
 static int db_error(PGconn *c, const PGresult *r, const char *what)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -66,6 +70,8 @@ static int db_error(PGconn *c, const PGresult *r, const char *what)
 		return RETRY_TX;
 	if (state && !strcmp(state, "23514") && msg && !strncmp(msg, "no partition", 12))
 		return NO_PARTITION;
+	if (state && !strcmp(state, "23505"))
+		return UNIQUE_RACE;
 	log_err(LOG_PREFIX "%s: %s (SQLSTATE %s)", what, msg ? msg : PQerrorMessage(c),
 		state ? state : "none");
 	return -EIO;
@@ -612,18 +618,35 @@ static void finish(const struct prep *p, struct col_batch *b, struct mon_ingest_
 
 /* --- predictions ------------------------------------------------------------------------------ */
 
-static const char pred_ids_sql[] =
+/* Registering ids: the fast form skips stored ids with one primary-key probe each and
+ * inserts plainly; an id stored concurrently by another transaction then fails the whole
+ * statement (23505, UNIQUE_RACE) and the batch runs again with the safe form, whose
+ * ON CONFLICT waits for the other transaction and skips. The safe form's speculative
+ * insertion costs about twice as much per row, so it is kept for that rare case.
+ *
+ * Every lookup of stored ids is written as a correlated scalar subquery, "(SELECT ... WHERE
+ * p.client_id = u.c) IS NULL", never as NOT EXISTS or a join: the planner may turn those
+ * into a hash join that reads every id of the model, and with statistics taken while the
+ * model was small (every model starts small) it does, making each batch cost as much as
+ * all the ids stored before it. A scalar subquery is always one index probe per row. */
+static const char pred_ids_fast_sql[] =
+	"INSERT INTO prediction_ids (model_id, client_id, ts, digest) "
+	"SELECT $1, u.c, u.t, u.d FROM unnest($2::text[], $3::timestamptz[], $4::bytea[]) "
+	"AS u(c, t, d) WHERE (SELECT true FROM prediction_ids p "
+	"WHERE p.model_id = $1 AND p.client_id = u.c) IS NULL RETURNING client_id";
+
+static const char pred_ids_safe_sql[] =
 	"INSERT INTO prediction_ids (model_id, client_id, ts, digest) "
 	"SELECT $1, u.c, u.t, u.d FROM unnest($2::text[], $3::timestamptz[], $4::bytea[]) "
 	"AS u(c, t, d) ON CONFLICT DO NOTHING RETURNING client_id";
 
 static const char pred_differ_sql[] =
-	"SELECT u.c FROM unnest($2::text[], $3::bytea[]) AS u(c, d) "
-	"JOIN prediction_ids p ON p.model_id = $1 AND p.client_id = u.c WHERE p.digest <> u.d";
+	"SELECT u.c FROM unnest($2::text[], $3::bytea[]) AS u(c, d) WHERE (SELECT p.digest "
+	"FROM prediction_ids p WHERE p.model_id = $1 AND p.client_id = u.c) <> u.d";
 
 /* One attempt at the predictions transaction. */
 static int try_predictions(PGconn *c, const char *model, struct prep *p, const struct col_batch *b,
-			   int atomic, size_t *accepted)
+			   int atomic, int safe, size_t *accepted)
 {
 	static const unsigned oids[3] = {MON_PG_TEXT_ARRAY_OID, MON_PG_TIMESTAMPTZ_ARRAY_OID,
 					 MON_PG_BYTEA_ARRAY_OID};
@@ -639,7 +662,7 @@ static int try_predictions(PGconn *c, const char *model, struct prep *p, const s
 	ret = begin_model(c, model);
 	if (ret)
 		goto out;
-	r = exec_arrays(c, pred_ids_sql, model,
+	r = exec_arrays(c, safe ? pred_ids_safe_sql : pred_ids_fast_sql, model,
 			(const struct mon_buf *const[]){&a.ids, &a.ts, &a.digs}, oids, 3);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		ret = db_error(c, r, "could not register prediction ids");
@@ -691,7 +714,7 @@ int mon_store_insert_predictions(PGconn *c, int64_t model_id, struct col_batch *
 {
 	struct prep p;
 	char model[24];
-	int ret = 0;
+	int ret = 0, safe = 0;
 
 	memset(res, 0, sizeof(*res));
 	snprintf(model, sizeof(model), "%" PRId64, model_id);
@@ -705,7 +728,11 @@ int mon_store_insert_predictions(PGconn *c, int64_t model_id, struct col_batch *
 		goto out;
 	ret = ensure_batch_months(c, b);
 	for (int attempt = 0; !ret && attempt < ATTEMPTS; attempt++) {
-		ret = try_predictions(c, model, &p, b, atomic, &res->accepted);
+		ret = try_predictions(c, model, &p, b, atomic, safe, &res->accepted);
+		if (ret == UNIQUE_RACE) {
+			safe = 1;
+			ret = RETRY_TX;
+		}
 		if (ret == NO_PARTITION) {
 			/* dropped behind our back (retention, by hand): make them again */
 			mon_store_partitions_forget();
@@ -732,20 +759,25 @@ out:
 
 /* --- labels -------------------------------------------------------------------------------- */
 
-static const char label_sql[] =
-	"WITH ins AS (INSERT INTO labels (model_id, prediction_id, label, ts, digest) "
-	"SELECT $1, u.c, u.l, u.t, u.d "
-	"FROM unnest($2::text[], $3::int2[], $4::timestamptz[], $5::bytea[]) AS u(c, l, t, d) "
-	"ON CONFLICT DO NOTHING RETURNING prediction_id) "
-	"SELECT ins.prediction_id, EXISTS (SELECT 1 FROM prediction_ids p "
-	"WHERE p.model_id = $1 AND p.client_id = ins.prediction_id) FROM ins";
+/* As for prediction ids: a fast form, and a safe one after a unique violation. */
+#define LABEL_SQL(skip)                                                                     \
+	"WITH ins AS (INSERT INTO labels (model_id, prediction_id, label, ts, digest) "    \
+	"SELECT $1, u.c, u.l, u.t, u.d "                                                   \
+	"FROM unnest($2::text[], $3::int2[], $4::timestamptz[], $5::bytea[]) AS u(c, l, t, d) " \
+	skip " RETURNING prediction_id) "                                                  \
+	"SELECT ins.prediction_id, (SELECT true FROM prediction_ids p "                     \
+	"WHERE p.model_id = $1 AND p.client_id = ins.prediction_id) IS NOT NULL FROM ins"
+
+static const char label_fast_sql[] = LABEL_SQL(
+	"WHERE (SELECT true FROM labels l WHERE l.model_id = $1 AND l.prediction_id = u.c) IS NULL");
+static const char label_safe_sql[] = LABEL_SQL("ON CONFLICT DO NOTHING");
 
 static const char label_differ_sql[] =
-	"SELECT u.c FROM unnest($2::text[], $3::bytea[]) AS u(c, d) "
-	"JOIN labels l ON l.model_id = $1 AND l.prediction_id = u.c WHERE l.digest <> u.d";
+	"SELECT u.c FROM unnest($2::text[], $3::bytea[]) AS u(c, d) WHERE (SELECT l.digest "
+	"FROM labels l WHERE l.model_id = $1 AND l.prediction_id = u.c) <> u.d";
 
 static int try_labels(PGconn *c, const char *model, struct prep *p, const struct col_batch *b,
-		      int atomic, struct mon_ingest_result *res)
+		      int atomic, int safe, struct mon_ingest_result *res)
 {
 	static const unsigned oids[4] = {MON_PG_TEXT_ARRAY_OID, MON_PG_INT2_ARRAY_OID,
 					 MON_PG_TIMESTAMPTZ_ARRAY_OID, MON_PG_BYTEA_ARRAY_OID};
@@ -760,7 +792,7 @@ static int try_labels(PGconn *c, const char *model, struct prep *p, const struct
 	ret = begin_model(c, model);
 	if (ret)
 		goto out;
-	r = exec_arrays(c, label_sql, model,
+	r = exec_arrays(c, safe ? label_safe_sql : label_fast_sql, model,
 			(const struct mon_buf *const[]){&a.ids, &a.labels, &a.ts, &a.digs}, oids, 4);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		ret = db_error(c, r, "could not store labels");
@@ -803,8 +835,12 @@ int mon_store_insert_labels(PGconn *c, int64_t model_id, struct col_batch *b, in
 	ret = prep_init(&p, b);
 	if (ret || !p.n)
 		goto out;
-	for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-		ret = try_labels(c, model, &p, b, atomic, res);
+	for (int attempt = 0, safe = 0; attempt < ATTEMPTS; attempt++) {
+		ret = try_labels(c, model, &p, b, atomic, safe, res);
+		if (ret == UNIQUE_RACE) {
+			safe = 1;
+			ret = RETRY_TX;
+		}
 		if (ret != RETRY_TX)
 			break;
 		if (attempt == ATTEMPTS - 1)

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "monitor/db.h"
+#include "monitor/eval_settings.h"
 #include "monitor/log.h"
 #include "monitor/pgtext.h"
 
@@ -76,9 +77,12 @@ static int schema_of_spec(const char *text, const char *name, struct col_schema 
 	return ret;
 }
 
-/* The JSON answer for a stored model: its canonical spec plus created_at. */
-static int model_json(const char *spec, const char *name, const char *created_us, cJSON **out)
+/* The JSON answer for a stored model: its canonical spec plus created_at and the
+ * evaluation settings (columns 3.. of row i of r, MON_EVAL_SETTINGS_COLUMNS). */
+static int model_json(const char *spec, const char *name, const char *created_us,
+		      const PGresult *r, int i, cJSON **out)
 {
+	struct mon_eval_settings es;
 	struct col_schema *s = NULL;
 	char ts[COL_TS_BUF];
 	cJSON *j;
@@ -90,13 +94,16 @@ static int model_json(const char *spec, const char *name, const char *created_us
 	col_ts_format(strtoll(created_us, NULL, 10), 0, ts);
 	if (!cJSON_AddStringToObject(j, "created_at", ts))
 		abort();
+	mon_eval_settings_from_row(r, i, 3, &es);
+	mon_eval_settings_to_json(&es, j);
 	col_schema_free(s);
 	*out = j;
 	return 0;
 }
 
 #define SELECT_MODEL \
-	"SELECT spec::text, name, (extract(epoch FROM created_at) * 1000000)::int8 FROM models "
+	"SELECT spec::text, name, (extract(epoch FROM created_at) * 1000000)::int8, " \
+	MON_EVAL_SETTINGS_COLUMNS " FROM models "
 
 int mon_store_model_get(PGconn *c, const char *name, cJSON **out)
 {
@@ -110,7 +117,8 @@ int mon_store_model_get(PGconn *c, const char *name, cJSON **out)
 	else if (PQntuples(r) == 0)
 		ret = -ENOENT;
 	else
-		ret = model_json(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), out);
+		ret = model_json(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), r, 0,
+				 out);
 	PQclear(r);
 	return ret;
 }
@@ -129,7 +137,8 @@ int mon_store_model_list(PGconn *c, cJSON **out)
 	for (int i = 0; i < PQntuples(r); i++) {
 		cJSON *m;
 
-		ret = model_json(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), &m);
+		ret = model_json(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), r, i,
+				 &m);
 		if (ret)
 			goto out;
 		cJSON_AddItemToArray(arr, m);
@@ -195,15 +204,22 @@ int mon_store_model_create(PGconn *c, const cJSON *spec, cJSON **out, int *creat
 			   struct col_diag *diag)
 {
 	struct col_schema *s = NULL, *old = NULL;
+	struct mon_eval_settings es, old_es;
 	char thr[32], *canon = NULL;
-	const char *params[5];
+	char period[24], lateness[24], lc[32], fnc[32], fpc[32];
+	const char *params[10];
 	PGresult *r = NULL;
-	cJSON *j;
-	int ret;
+	cJSON *j, *rest = NULL;
+	int ret, same_settings = 1;
 
 	*out = NULL;
 	*created = 0;
-	ret = col_schema_parse(spec, &s, diag);
+	/* the evaluation fields are not part of the schema (monitor/eval_settings.h) */
+	ret = mon_eval_settings_parse(spec, &es, &rest, diag);
+	if (ret)
+		return ret;
+	ret = col_schema_parse(rest, &s, diag);
+	cJSON_Delete(rest);
 	if (ret)
 		return ret;
 	j = col_schema_to_json(s);
@@ -217,14 +233,26 @@ int mon_store_model_create(PGconn *c, const cJSON *spec, cJSON **out, int *creat
 	params[2] = thr;
 	params[3] = s->positive_label;
 	params[4] = canon;
+	snprintf(period, sizeof(period), "%lld", (long long)es.period_s);
+	snprintf(lateness, sizeof(lateness), "%lld", (long long)es.lateness_s);
+	snprintf(lc, sizeof(lc), "%.17g", es.label_complete);
+	snprintf(fnc, sizeof(fnc), "%.17g", es.fn_cost);
+	snprintf(fpc, sizeof(fpc), "%.17g", es.fp_cost);
+	params[5] = period;
+	params[6] = lateness;
+	params[7] = lc;
+	params[8] = fnc;
+	params[9] = fpc;
 	ret = command(c, "BEGIN", "could not begin a transaction");
 	if (ret)
 		goto out;
 	r = PQexecParams(c,
-			 "INSERT INTO models (name, version, threshold, positive_label, spec) "
-			 "VALUES ($1, $2, $3::float8, $4, $5::jsonb) "
+			 "INSERT INTO models (name, version, threshold, positive_label, spec, "
+			 "evaluation_period, lateness, label_complete, fn_cost, fp_cost) "
+			 "VALUES ($1, $2, $3::float8, $4, $5::jsonb, $6::int8 * interval '1 second', "
+			 "$7::int8 * interval '1 second', $8::float8, $9::float8, $10::float8) "
 			 "ON CONFLICT (name) DO NOTHING RETURNING id",
-			 5, NULL, params, NULL, NULL, 0);
+			 10, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		ret = db_error(c, r, "could not register a model");
 		goto out;
@@ -237,8 +265,10 @@ int mon_store_model_create(PGconn *c, const cJSON *spec, cJSON **out, int *creat
 	} else {
 		/* the name is taken (perhaps just now, by a request we waited for) */
 		PQclear(r);
-		r = PQexecParams(c, "SELECT spec::text FROM models WHERE name = $1", 1, NULL, params,
-				 NULL, NULL, 0);
+		r = PQexecParams(c,
+				 "SELECT spec::text, " MON_EVAL_SETTINGS_COLUMNS
+				 " FROM models WHERE name = $1",
+				 1, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 			ret = PQresultStatus(r) == PGRES_TUPLES_OK ? -EIO
 								    : db_error(c, r, "could not read a model");
@@ -247,13 +277,15 @@ int mon_store_model_create(PGconn *c, const cJSON *spec, cJSON **out, int *creat
 		ret = schema_of_spec(PQgetvalue(r, 0, 0), s->name, &old);
 		if (ret)
 			goto out;
+		mon_eval_settings_from_row(r, 0, 1, &old_es);
+		same_settings = mon_eval_settings_equal(&es, &old_es);
 	}
 	ret = command(c, "COMMIT", "could not commit a model");
 	if (ret)
 		goto out;
 	mon_store_model_forget(s->name);
 	ret = mon_store_model_get(c, s->name, out);
-	if (!ret && old && !col_schema_equal(s, old))
+	if (!ret && old && (!col_schema_equal(s, old) || !same_settings))
 		ret = -EEXIST;
 out:
 	PQclear(r);

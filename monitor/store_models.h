@@ -3,9 +3,12 @@
  *
  * A model is registered once per name (POST /v1/models). Its canonical registration
  * (col_schema_to_json) is kept in models.spec, which is authoritative: model_features and
- * model_segments are filled from it for SQL readers. Registering the same schema again is
- * a no-op; another schema under a taken name is a conflict. Nothing here changes a model
- * after it is registered.
+ * model_segments are filled from it for SQL readers. The evaluation settings
+ * (monitor/eval_settings.h: evaluation_period, lateness, label_complete, fn_cost, fp_cost)
+ * are taken out of the registration before the schema is parsed and kept in models'
+ * columns. Registering the same schema and settings again is a no-op; another schema or
+ * other settings under a taken name is a conflict. Nothing here changes a model after it
+ * is registered.
  *
  * The ingest path needs a model's schema on every request, so schemas are cached per name
  * (up to MON_MODEL_CACHE entries, each re-read after MON_MODEL_CACHE_TTL_S seconds so that
@@ -48,7 +51,8 @@ int mon_store_model_create(PGconn *c, const cJSON *spec, cJSON **out, int *creat
 /* The model named name as JSON into *out: the canonical registration plus "created_at"
  * (RFC 3339, UTC):
  *   {"name", "version", "threshold", "positive_label", "negative_label",
- *    "features": [{"name", "type"}], "segments": [...], "created_at"}
+ *    "features": [{"name", "type"}], "segments": [...], "created_at",
+ *    "evaluation_period", "lateness" (seconds), "label_complete", "fn_cost", "fp_cost"}
  * Returns 0, -ENOENT (no such model), -EAGAIN or -EIO. */
 int mon_store_model_get(PGconn *c, const char *name, cJSON **out) MON_MUSTCHECK;
 

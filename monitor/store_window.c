@@ -7,11 +7,21 @@
  * time. The row cap is the statement's LIMIT (max_rows + 1), so a too-large window costs
  * at most max_rows rows of work before it is refused.
  *
+ * The statement has no ORDER BY: sorting 10^6 rows of arrays in PostgreSQL (spilling to
+ * disk at the default work_mem) cost more than reading them. Rows are kept in arrival
+ * order with their sort key (ts, client id), categorical values interned into dictionaries
+ * of the load's own; then a sort of the keys alone (skipped when the rows came in order)
+ * gives the permutation, each column is gathered in that order, and the codes are
+ * translated to the caller's shared dictionaries in sorted first-seen order, exactly as if
+ * the rows had arrived sorted.
+ *
  * The binary array format (PostgreSQL's array_send): int32 ndim, int32 has-nulls flag,
  * uint32 element type OID, then ndim pairs (int32 length, int32 lower bound), then each
  * element as int32 byte length (-1 for NULL) and the bytes; all integers big-endian.
  * Stored arrays are one-dimensional and hold exactly the schema's count of values; a
  * shorter one (never written by vigil) reads as missing values, a malformed one is -EIO.
+ * A timestamptz is an int64 of microseconds since 2000-01-01 (integer datetimes, the only
+ * kind since PostgreSQL 10): compared as it is, never converted.
  */
 #include "config.h"
 
@@ -32,20 +42,28 @@
 #define OID_TEXT 25u
 #define INITIAL_ROWS 4096
 
-/* The columns every load selects, in this order: score float8, label int2 (NULL: none yet),
- * num float8[], cat text[] (both NULL unless $F is true), seg text[]. */
-#define WINDOW_SQL                                                                         \
-	"SELECT p.score, l.label, CASE WHEN $4::bool THEN p.num END, "                     \
-	"CASE WHEN $4::bool THEN p.cat END, p.seg "                                        \
-	"FROM predictions p LEFT JOIN labels l "                                           \
-	"ON l.model_id = p.model_id AND l.prediction_id = p.client_id "                    \
-	"WHERE p.model_id = $1::int8 AND p.ts >= $2::timestamptz AND p.ts < $3::timestamptz " \
-	"ORDER BY p.ts, p.client_id COLLATE \"C\" LIMIT $5::int8"
+/* The columns every load selects, in this order: ts timestamptz (the sort key; NULL sorts
+ * by client id alone), client_id text, score float8, label int2 (NULL: none yet), num
+ * float8[], cat text[] (both NULL unless the features are asked for), seg text[]. Without
+ * labels the join is left out: it is most of PostgreSQL's work for a large window. */
+#define NCOLS 7
+#define WINDOW_COLS(label)                                                                         \
+	"SELECT p.ts, p.client_id, p.score, " label ", CASE WHEN $4::bool THEN p.num END, "        \
+	"CASE WHEN $4::bool THEN p.cat END, p.seg "
+#define WINDOW_WHERE                                                                               \
+	"WHERE p.model_id = $1::int8 AND p.ts >= $2::timestamptz AND p.ts < $3::timestamptz "      \
+	"LIMIT $5::int8"
+#define WINDOW_SQL                                                                                 \
+	WINDOW_COLS("l.label")                                                                     \
+	"FROM predictions p LEFT JOIN labels l "                                                   \
+	"ON l.model_id = p.model_id AND l.prediction_id = p.client_id " WINDOW_WHERE
+#define WINDOW_NOLABEL_SQL WINDOW_COLS("NULL::int2") "FROM predictions p " WINDOW_WHERE
 
-#define UPLOAD_SQL                                                                         \
-	"SELECT score, label, CASE WHEN $2::bool THEN num END, "                           \
-	"CASE WHEN $2::bool THEN cat END, seg FROM reference_rows "                        \
-	"WHERE reference_id = $1::int8 ORDER BY client_id COLLATE \"C\" LIMIT $3::int8"
+#define UPLOAD_SQL                                                                                 \
+	"SELECT NULL::timestamptz, client_id, score, CASE WHEN $4::bool THEN label END, "          \
+	"CASE WHEN $2::bool THEN num END, "                                                        \
+	"CASE WHEN $2::bool THEN cat END, seg FROM reference_rows "                                \
+	"WHERE reference_id = $1::int8 LIMIT $3::int8"
 
 /* --- dictionaries ------------------------------------------------------------------------- */
 
@@ -252,7 +270,6 @@ static int read_num(const PGresult *r, int col, double **dst, size_t n, size_t r
 {
 	struct arr a;
 	size_t k = 0;
-	int ret;
 
 	if (PQgetisnull(r, 0, col)) {
 		for (; k < n; k++)
@@ -264,6 +281,7 @@ static int read_num(const PGresult *r, int col, double **dst, size_t n, size_t r
 	for (; k < n; k++) {
 		const unsigned char *data;
 		int32_t len;
+		int ret;
 
 		ret = arr_next(&a, &data, &len);
 		if (ret < 0)
@@ -288,7 +306,6 @@ static int read_codes(const PGresult *r, int col, uint32_t **dst, struct col_dic
 {
 	struct arr a;
 	size_t k = 0;
-	int ret;
 
 	if (PQgetisnull(r, 0, col)) {
 		for (; k < n; k++)
@@ -300,6 +317,7 @@ static int read_codes(const PGresult *r, int col, uint32_t **dst, struct col_dic
 	for (; k < n; k++) {
 		const unsigned char *data;
 		int32_t len;
+		int ret;
 
 		ret = arr_next(&a, &data, &len);
 		if (ret < 0)
@@ -314,38 +332,189 @@ static int read_codes(const PGresult *r, int col, uint32_t **dst, struct col_dic
 	return 0;
 }
 
-/* Append the one row of r to w. */
-static int take_row(const PGresult *r, struct mon_window *w, struct mon_window_dicts *d,
-		    size_t *cap)
-{
-	size_t i = w->n;
-	int ret;
+/* A load in progress: the window in arrival order, each row's sort key, and the load's
+ * own dictionaries (codes in arrival order). */
+struct loading {
+	struct mon_window *w;
+	size_t cap;
+	int64_t *ts;      /* cap */
+	size_t *id_off;   /* cap: offset of the row's client id in ids */
+	uint32_t *id_len; /* cap */
+	char *ids;        /* every client id, back to back */
+	size_t ids_len, ids_cap;
+	struct mon_window_dicts tmp;
+};
 
-	if (PQnfields(r) != 5 || PQgetisnull(r, 0, 0) || PQgetlength(r, 0, 0) != 8)
+static void loading_fini(struct loading *l)
+{
+	mon_store_window_free(l->w);
+	free(l->ts);
+	free(l->id_off);
+	free(l->id_len);
+	free(l->ids);
+	mon_store_window_dicts_fini(&l->tmp);
+}
+
+/* Append the one row of r. */
+static int take_row(const PGresult *r, struct loading *l)
+{
+	struct mon_window *w = l->w;
+	size_t i = w->n;
+	int ret, idlen;
+
+	if (PQnfields(r) != NCOLS || PQgetisnull(r, 0, 1) || PQgetisnull(r, 0, 2) ||
+	    PQgetlength(r, 0, 2) != 8)
 		return -EIO;
-	if (i == *cap) {
-		*cap *= 2;
-		window_grow(w, *cap);
+	if (i == l->cap) {
+		l->cap *= 2;
+		window_grow(w, l->cap);
+		l->ts = mon_xrealloc(l->ts, l->cap * sizeof(*l->ts));
+		l->id_off = mon_xrealloc(l->id_off, l->cap * sizeof(*l->id_off));
+		l->id_len = mon_xrealloc(l->id_len, l->cap * sizeof(*l->id_len));
 	}
-	w->score[i] = be_double((const unsigned char *)PQgetvalue(r, 0, 0));
-	if (PQgetisnull(r, 0, 1)) {
+	if (PQgetisnull(r, 0, 0)) {
+		l->ts[i] = INT64_MIN;
+	} else {
+		const unsigned char *p = (const unsigned char *)PQgetvalue(r, 0, 0);
+
+		if (PQgetlength(r, 0, 0) != 8)
+			return -EIO;
+		l->ts[i] = (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
+	}
+	idlen = PQgetlength(r, 0, 1);
+	if (l->ids_len + (size_t)idlen > l->ids_cap) {
+		while (l->ids_len + (size_t)idlen > l->ids_cap)
+			l->ids_cap *= 2;
+		l->ids = mon_xrealloc(l->ids, l->ids_cap);
+	}
+	memcpy(l->ids + l->ids_len, PQgetvalue(r, 0, 1), (size_t)idlen);
+	l->id_off[i] = l->ids_len;
+	l->id_len[i] = (uint32_t)idlen;
+	l->ids_len += (size_t)idlen;
+
+	w->score[i] = be_double((const unsigned char *)PQgetvalue(r, 0, 2));
+	if (PQgetisnull(r, 0, 3)) {
 		w->label[i] = MON_WINDOW_NO_LABEL;
 	} else {
-		const unsigned char *p = (const unsigned char *)PQgetvalue(r, 0, 1);
+		const unsigned char *p = (const unsigned char *)PQgetvalue(r, 0, 3);
 
-		if (PQgetlength(r, 0, 1) != 2 || p[0] != 0 || p[1] > 1)
+		if (PQgetlength(r, 0, 3) != 2 || p[0] != 0 || p[1] > 1)
 			return -EIO;
 		w->label[i] = p[1];
 		w->labeled++;
 	}
-	if (w->num && (ret = read_num(r, 2, w->num, w->nnum, i)) < 0)
+	if (w->num && (ret = read_num(r, 4, w->num, w->nnum, i)) < 0)
 		return ret;
-	if (w->cat && (ret = read_codes(r, 3, w->cat, d->cat, w->ncat, i)) < 0)
+	if (w->cat && (ret = read_codes(r, 5, w->cat, l->tmp.cat, w->ncat, i)) < 0)
 		return ret;
-	if ((ret = read_codes(r, 4, w->seg, d->seg, w->nseg, i)) < 0)
+	if ((ret = read_codes(r, 6, w->seg, l->tmp.seg, w->nseg, i)) < 0)
 		return ret;
 	w->n++;
 	return 0;
+}
+
+/* A row's sort key. */
+struct key {
+	int64_t ts;
+	const char *id;
+	uint32_t len;
+	uint32_t row;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+	int c;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	c = memcmp(x->id, y->id, x->len < y->len ? x->len : y->len);
+	if (c)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static void gather_double(double **col, const uint32_t *perm, size_t n)
+{
+	double *o = mon_xmalloc((n ? n : 1) * sizeof(double));
+
+	for (size_t i = 0; i < n; i++)
+		o[i] = (*col)[perm[i]];
+	free(*col);
+	*col = o;
+}
+
+/* Gather a code column in perm order, translating codes of tmp into d (interned in the
+ * order they are first met). */
+static void gather_codes(uint32_t **col, const uint32_t *perm, size_t n, const struct col_dict *tmp,
+			 struct col_dict *d)
+{
+	size_t k = col_dict_size(tmp);
+	uint32_t *map = mon_xmalloc((k ? k : 1) * sizeof(uint32_t));
+	uint32_t *o = mon_xmalloc((n ? n : 1) * sizeof(uint32_t));
+
+	for (size_t j = 0; j < k; j++)
+		map[j] = COL_MISSING_CODE;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = (*col)[perm ? perm[i] : i];
+
+		if (c != COL_MISSING_CODE) {
+			if (map[c] == COL_MISSING_CODE) {
+				const char *name = col_dict_name(tmp, c);
+
+				map[c] = col_dict_intern(d, name, strlen(name));
+			}
+			c = map[c];
+		}
+		o[i] = c;
+	}
+	free(map);
+	free(*col);
+	*col = o;
+}
+
+/* Put the rows of l in key order and their codes into d. */
+static void finish_load(struct loading *l, struct mon_window_dicts *d)
+{
+	struct mon_window *w = l->w;
+	size_t n = w->n;
+	uint32_t *perm = NULL;
+	int sorted = 1;
+
+	for (size_t i = 1; i < n && sorted; i++) {
+		struct key a = {l->ts[i - 1], l->ids + l->id_off[i - 1], l->id_len[i - 1], 0};
+		struct key b = {l->ts[i], l->ids + l->id_off[i], l->id_len[i], 0};
+
+		sorted = cmp_key(&a, &b) <= 0;
+	}
+	if (!sorted) {
+		struct key *keys = mon_xmalloc(n * sizeof(*keys));
+
+		for (size_t i = 0; i < n; i++) {
+			keys[i].ts = l->ts[i];
+			keys[i].id = l->ids + l->id_off[i];
+			keys[i].len = l->id_len[i];
+			keys[i].row = (uint32_t)i;
+		}
+		qsort(keys, n, sizeof(*keys), cmp_key);
+		perm = mon_xmalloc(n * sizeof(*perm));
+		for (size_t i = 0; i < n; i++)
+			perm[i] = keys[i].row;
+		free(keys);
+		gather_double(&w->score, perm, n);
+		uint8_t *lab = mon_xmalloc(n);
+		for (size_t i = 0; i < n; i++)
+			lab[i] = w->label[perm[i]];
+		free(w->label);
+		w->label = lab;
+		for (size_t k = 0; w->num && k < w->nnum; k++)
+			gather_double(&w->num[k], perm, n);
+	}
+	for (size_t k = 0; w->cat && k < w->ncat; k++)
+		gather_codes(&w->cat[k], perm, n, l->tmp.cat[k], d->cat[k]);
+	for (size_t k = 0; k < w->nseg; k++)
+		gather_codes(&w->seg[k], perm, n, l->tmp.seg[k], d->seg[k]);
+	free(perm);
 }
 
 /* A failed statement: -EAGAIN when the database is away, else log it and -EIO. Only the
@@ -362,22 +531,23 @@ static int db_error(PGconn *c, const PGresult *r, const char *what)
 	return -EIO;
 }
 
-/* Run sql with params (text) in single-row binary mode, appending each row to a new window.
+/* Run sql with params (text) in single-row binary mode into a new window ordered by key.
  * max_rows + 1 must be the statement's LIMIT; hint is the expected number of rows. */
 static int load(PGconn *c, const char *sql, int nparams, const char *const *params,
 		const struct col_schema *s, size_t max_rows, size_t hint, unsigned flags,
 		struct mon_window_dicts *d, const char *what, struct mon_window **out)
 {
-	size_t cap = hint > INITIAL_ROWS ? hint : INITIAL_ROWS;
-	struct mon_window *w;
+	struct loading l;
 	PGresult *r;
 	int ret = 0, done = 0;
 
 	*out = NULL;
 	if (d->ncat != s->ncat || d->nseg != s->nseg)
 		return -EINVAL;
-	if (cap > max_rows + 1)
-		cap = max_rows + 1;
+	memset(&l, 0, sizeof(l));
+	l.cap = hint > INITIAL_ROWS ? hint : INITIAL_ROWS;
+	if (l.cap > max_rows + 1)
+		l.cap = max_rows + 1;
 	if (!PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 1))
 		return db_error(c, NULL, what);
 	if (!PQsetSingleRowMode(c)) {
@@ -385,7 +555,13 @@ static int load(PGconn *c, const char *sql, int nparams, const char *const *para
 		log_err(LOG_PREFIX "%s: single-row mode refused", what);
 		ret = -EIO;
 	}
-	w = window_new(s, flags, cap);
+	l.w = window_new(s, flags, l.cap);
+	l.ts = mon_xmalloc(l.cap * sizeof(*l.ts));
+	l.id_off = mon_xmalloc(l.cap * sizeof(*l.id_off));
+	l.id_len = mon_xmalloc(l.cap * sizeof(*l.id_len));
+	l.ids_cap = 1 << 16;
+	l.ids = mon_xmalloc(l.ids_cap);
+	mon_store_window_dicts_init(&l.tmp, s);
 	/* every result is read, even after a failure, so the connection is idle again */
 	while ((r = PQgetResult(c)) != NULL) {
 		ExecStatusType st = PQresultStatus(r);
@@ -393,9 +569,9 @@ static int load(PGconn *c, const char *sql, int nparams, const char *const *para
 		if (ret) {
 			/* only draining */
 		} else if (st == PGRES_SINGLE_TUPLE) {
-			if (w->n == max_rows)
+			if (l.w->n == max_rows)
 				ret = -E2BIG;
-			else if ((ret = take_row(r, w, d, &cap)) == -EIO)
+			else if ((ret = take_row(r, &l)) == -EIO)
 				log_err(LOG_PREFIX "%s: a stored row is malformed", what);
 		} else if (st == PGRES_TUPLES_OK) {
 			done = 1; /* the end of the rows */
@@ -406,12 +582,13 @@ static int load(PGconn *c, const char *sql, int nparams, const char *const *para
 	}
 	if (!ret && !done)
 		ret = db_error(c, NULL, what);
-	if (ret) {
-		mon_store_window_free(w);
-		return ret;
+	if (!ret) {
+		finish_load(&l, d);
+		*out = l.w;
+		l.w = NULL;
 	}
-	*out = w;
-	return 0;
+	loading_fini(&l);
+	return ret;
 }
 
 int mon_store_window_load(PGconn *c, const struct col_schema *s, int64_t model_id, int64_t from,
@@ -425,8 +602,8 @@ int mon_store_window_load(PGconn *c, const struct col_schema *s, int64_t model_i
 	col_ts_format(from, 1, f);
 	col_ts_format(to, 1, t);
 	snprintf(limit, sizeof(limit), "%zu", max_rows + 1);
-	return load(c, WINDOW_SQL, 5, params, s, max_rows, 0, flags, d,
-		    "could not read the predictions", out);
+	return load(c, flags & MON_WINDOW_NO_LABELS ? WINDOW_NOLABEL_SQL : WINDOW_SQL, 5, params, s,
+		    max_rows, 0, flags, d, "could not read the predictions", out);
 }
 
 int mon_store_window_load_reference(PGconn *c, const struct col_schema *s, int64_t model_id,
@@ -435,22 +612,22 @@ int mon_store_window_load_reference(PGconn *c, const struct col_schema *s, int64
 				    struct mon_window **out)
 {
 	char id[24], limit[24];
-	const char *params[3] = {id, flags & MON_WINDOW_FEATURES ? "t" : "f", limit};
+	const char *params[4] = {id, flags & MON_WINDOW_FEATURES ? "t" : "f", limit,
+				 flags & MON_WINDOW_NO_LABELS ? "f" : "t"};
 	size_t hint = ref->rows > 0 ? (size_t)ref->rows : 0;
 
 	if (ref->range)
-		return mon_store_window_load(c, s, model_id, ref->from, ref->to, max_rows, flags,
-					     d, out);
+		return mon_store_window_load(c, s, model_id, ref->from, ref->to, max_rows, flags, d,
+					     out);
 	snprintf(id, sizeof(id), "%" PRId64, ref->id);
 	snprintf(limit, sizeof(limit), "%zu", max_rows + 1);
-	return load(c, UPLOAD_SQL, 3, params, s, max_rows, hint, flags, d,
+	return load(c, UPLOAD_SQL, 4, params, s, max_rows, hint, flags, d,
 		    "could not read the reference rows", out);
 }
 
 /* --- references ---------------------------------------------------------------------------- */
 
-int mon_store_window_reference(PGconn *c, int64_t model_id, int64_t id,
-			       struct mon_window_ref *out)
+int mon_store_window_reference(PGconn *c, int64_t model_id, int64_t id, struct mon_window_ref *out)
 {
 	char mid[24], rid[24];
 	const char *params[2] = {mid, rid};
@@ -459,13 +636,14 @@ int mon_store_window_reference(PGconn *c, int64_t model_id, int64_t id,
 
 	snprintf(mid, sizeof(mid), "%" PRId64, model_id);
 	snprintf(rid, sizeof(rid), "%" PRId64, id);
-	r = PQexecParams(c,
-			 "SELECT id, kind = 'range', "
-			 "coalesce((extract(epoch FROM range_from) * 1000000)::int8, 0), "
-			 "coalesce((extract(epoch FROM range_to) * 1000000)::int8, 0), rows, active "
-			 "FROM model_references WHERE model_id = $1::int8 AND "
-			 "CASE WHEN $2::int8 = 0 THEN active ELSE id = $2::int8 END",
-			 2, NULL, params, NULL, NULL, 0);
+	r = PQexecParams(
+		c,
+		"SELECT id, kind = 'range', "
+		"coalesce((extract(epoch FROM range_from) * 1000000)::int8, 0), "
+		"coalesce((extract(epoch FROM range_to) * 1000000)::int8, 0), rows, active "
+		"FROM model_references WHERE model_id = $1::int8 AND "
+		"CASE WHEN $2::int8 = 0 THEN active ELSE id = $2::int8 END",
+		2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		ret = db_error(c, r, "could not read the reference");
 		goto out;

@@ -10,9 +10,11 @@
  *
  * Rows come in a fixed order, so a result is reproducible and equals the offline command's
  * on a CSV of the rows in that order: predictions by (ts, client id) and uploaded reference
- * rows by client id, client ids compared bytewise (COLLATE "C"). Each load is one query
- * read in single-row mode with binary results: memory stays at the arrays (about
- * 8 + 1 + 8 * numeric + 4 * (categorical + segments) bytes a row), never a whole PGresult.
+ * rows by client id, client ids compared bytewise (as COLLATE "C"), whatever order the
+ * database returns them in. Each load is one query read in single-row mode with binary
+ * results: memory stays near the arrays, never a whole PGresult. A window takes
+ * 8 + 1 + 8 * numeric + 4 * (categorical + segments) bytes a row; while it loads, the sort
+ * keys add about 20 bytes plus the client id, and ordering it 28 bytes plus one column.
  *
  * Create a window with mon_store_window_load, mon_store_window_load_reference or
  * mon_store_window_select; destroy with mon_store_window_free. Dictionaries: embedded in
@@ -34,8 +36,11 @@
 
 #define MON_WINDOW_NO_LABEL 255 /* a prediction whose label has not arrived */
 
-/* What to load besides score, label and segment codes. */
-#define MON_WINDOW_FEATURES 1u /* the feature columns (num and cat) */
+/* What to load besides score and segment codes. MON_WINDOW_NO_LABELS leaves the labels out
+ * (every label MON_WINDOW_NO_LABEL, labeled 0): it spares the join with labels, most of
+ * PostgreSQL's work for a large window. */
+#define MON_WINDOW_FEATURES 1u  /* the feature columns (num and cat) */
+#define MON_WINDOW_NO_LABELS 2u /* no labels */
 
 /* One dictionary per categorical feature slot and per segment attribute of a schema. */
 struct mon_window_dicts {
@@ -49,14 +54,14 @@ void mon_store_window_dicts_init(struct mon_window_dicts *d, const struct col_sc
 void mon_store_window_dicts_fini(struct mon_window_dicts *d); /* frees the dictionaries */
 
 struct mon_window {
-	size_t n;        /* rows */
-	size_t labeled;  /* rows whose label is 0 or 1 */
-	double *score;   /* n scores in [0, 1] */
-	uint8_t *label;  /* n labels: 0, 1 or MON_WINDOW_NO_LABEL */
+	size_t n;       /* rows */
+	size_t labeled; /* rows whose label is 0 or 1 */
+	double *score;  /* n scores in [0, 1] */
+	uint8_t *label; /* n labels: 0, 1 or MON_WINDOW_NO_LABEL */
 	size_t nnum, ncat, nseg;
-	double **num;    /* nnum columns of n (slot order); NULL without MON_WINDOW_FEATURES */
-	uint32_t **cat;  /* ncat columns of n codes into dicts->cat[slot]; NULL likewise */
-	uint32_t **seg;  /* nseg columns of n codes into dicts->seg[k] */
+	double **num;   /* nnum columns of n (slot order); NULL without MON_WINDOW_FEATURES */
+	uint32_t **cat; /* ncat columns of n codes into dicts->cat[slot]; NULL likewise */
+	uint32_t **seg; /* nseg columns of n codes into dicts->seg[k] */
 };
 
 /* A reference of a model, as model_references holds it. */
@@ -75,9 +80,9 @@ int mon_store_window_reference(PGconn *c, int64_t model_id, int64_t id,
 
 /* Load the predictions of model model_id (schema s) with from <= ts < to (microseconds since
  * the epoch), their labels joined by client id. Categorical and segment values are interned
- * into d (which must have been initialised for s). flags: MON_WINDOW_FEATURES or 0. At most
- * max_rows rows: one more fails with -E2BIG (nothing is kept). Returns 0 and a new window
- * in *out; -E2BIG; -EAGAIN; -EIO. */
+ * into d (which must have been initialised for s). flags: MON_WINDOW_FEATURES,
+ * MON_WINDOW_NO_LABELS, both or 0. At most max_rows rows: one more fails with -E2BIG
+ * (nothing is kept). Returns 0 and a new window in *out; -E2BIG; -EAGAIN; -EIO. */
 int mon_store_window_load(PGconn *c, const struct col_schema *s, int64_t model_id, int64_t from,
 			  int64_t to, size_t max_rows, unsigned flags, struct mon_window_dicts *d,
 			  struct mon_window **out) MON_MUSTCHECK;

@@ -11,10 +11,18 @@
 
 #include "monitor/server.h"
 /* tasks' headers: add yours here */
+#include "monitor/alert.h"
 #include "monitor/routes_ingest.h"
+#include "monitor/notify.h"
+#include "monitor/scheduler.h"
 
 const struct mon_server_task mon_server_tasks[] = {
 	{"partitions", 86400, mon_ingest_partitions_task},
+	{"notify", 1, mon_notify_task}, /* deliver the alert outbox (monitor/notify.h) */
+	/* silences and inhibition follow the clock: announce alerts no longer muted */
+	{"alerts", 60, mon_alert_refresh_task},
+	/* evaluate closed windows (monitor/scheduler.h; its own evaluation_interval_s) */
+	{"evaluation", 1, mon_scheduler_task},
 	{NULL, 0, NULL}, /* a row without fn is skipped; it keeps the array non-empty */
 };
 

@@ -7,9 +7,12 @@
 set -eu
 pkgs="build-essential autoconf automake autoconf-archive pkg-config
 libgsl-dev libopenblas-dev libcjson-dev libmicrohttpd-dev libpq-dev libgnutls28-dev check libsubunit-dev
-valgrind jq postgresql-15 prometheus curl ca-certificates"
+valgrind jq postgresql-15 prometheus curl ca-certificates
+libcurl4-gnutls-dev prometheus-alertmanager"
 if [ "${1:-}" = "--bench" ]; then
 	pkgs="$pkgs python3-numpy python3-scipy python3-sklearn python3-pandas time"
+	# bench/service.sh: HTTP load for GET performance
+	pkgs="$pkgs wrk"
 fi
 missing=
 for p in $pkgs; do

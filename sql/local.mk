@@ -4,3 +4,9 @@ sqldir = $(pkgdatadir)/sql
 dist_sql_DATA = \
 	%D%/0001_init.sql \
 	%D%/0002_ingest.sql
+# evaluation windows and results (monitor/scheduler.c)
+dist_sql_DATA += %D%/0003_evaluation.sql
+# the notifier's delivery state (monitor/notify.c)
+dist_sql_DATA += %D%/0005_notify.sql
+# alert rules, alerts, silences and the notification outbox (monitor/alert.c)
+dist_sql_DATA += %D%/0004_alerts.sql

@@ -53,3 +53,53 @@ check_PROGRAMS += %D%/check_cfg %D%/check_metrics
 %C%_check_metrics_LDADD = $(MONITOR_LIBS) $(COLLECTORS_LIBS) $(CHECK_LIBS)
 TESTS += %D%/check_cfg %D%/check_metrics
 endif
+
+# notifications (monitor/notify.c, receiver.c): a webhook sink (tests/webhook_sink.c) and a
+# real Alertmanager (Debian's prometheus-alertmanager) on loopback as vigil's receivers
+check_PROGRAMS += %D%/webhook_sink
+%C%_webhook_sink_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS)
+%C%_webhook_sink_CFLAGS = $(AM_CFLAGS) -pthread
+%C%_webhook_sink_LDADD = $(MHD_LIBS)
+TESTS += %D%/integration/notify.sh
+EXTRA_DIST += %D%/integration/notify.sh
+if HAVE_CHECK
+check_PROGRAMS += %D%/check_notify
+%C%_check_notify_CPPFLAGS = $(AM_CPPFLAGS) $(GSL_CFLAGS) $(CJSON_CFLAGS) $(MHD_CFLAGS) \
+	$(PQ_CFLAGS) $(CURL_CFLAGS)
+%C%_check_notify_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
+%C%_check_notify_LDADD = $(MONITOR_LIBS) $(COLLECTORS_LIBS) $(STATS_LIBS) $(CJSON_LIBS) \
+	$(CHECK_LIBS)
+TESTS += %D%/check_notify
+endif
+
+# alerts (monitor/alert.c, alert_rule.c, silence.c, routes_alerts.c): rules, the engine's
+# state machine, acknowledgement, silences and inhibition against a real PostgreSQL
+TESTS += %D%/integration/alerts.sh
+EXTRA_DIST += %D%/integration/alerts.sh
+if HAVE_CHECK
+check_PROGRAMS += %D%/check_alert_rule
+%C%_check_alert_rule_CPPFLAGS = $(AM_CPPFLAGS) $(CJSON_CFLAGS) $(PQ_CFLAGS)
+%C%_check_alert_rule_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
+%C%_check_alert_rule_LDADD = $(MONITOR_LIBS) $(COLLECTORS_LIBS) $(STATS_LIBS) $(CJSON_LIBS) \
+	$(CHECK_LIBS)
+TESTS += %D%/check_alert_rule
+endif
+
+# evaluation (monitor/scheduler.c, evaluate.c, routes_evaluation.c, eval_metrics.c): windows,
+# results and /metrics with two servers on one database; the computation and the
+# registration's settings on their own
+TESTS += %D%/integration/evaluation.sh
+EXTRA_DIST += %D%/integration/evaluation.sh
+if HAVE_CHECK
+check_PROGRAMS += %D%/check_evaluate
+%C%_check_evaluate_CPPFLAGS = $(AM_CPPFLAGS) $(CJSON_CFLAGS) $(PQ_CFLAGS)
+%C%_check_evaluate_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
+%C%_check_evaluate_LDADD = $(MONITOR_LIBS) $(COLLECTORS_LIBS) $(STATS_LIBS) $(CJSON_LIBS) \
+	$(CHECK_LIBS)
+TESTS += %D%/check_evaluate
+endif
+# robustness: kill -9 and PostgreSQL restarts under load lose nothing acknowledged and leave
+# no partial batch; bad input never crashes or hangs the server; scripts/demo.sh end to end
+TESTS += %D%/integration/durability.sh %D%/integration/badinput.sh %D%/integration/demo.sh
+EXTRA_DIST += %D%/integration/durability.sh %D%/integration/badinput.sh \
+	%D%/integration/httpfuzz.pl %D%/integration/demo.sh

@@ -99,7 +99,10 @@ categorical=cp,fbs,restecg,exang,slope,thal
 
 # predictions p0001..p0920, 45 minutes apart from 2024-03-01T00:00:00Z, in file order;
 # labels observed a day later, the last ten held back; the Cleveland rows as reference
-# c0001..c0303 (ids sort like the file, so the reference's row order is the file's)
+# c0001..c0303 (ids sort like the file, so the reference's row order is the file's).
+# The server orders a window by (ts, id) and an uploaded reference by id, whatever the
+# order the rows were sent or stored in: order matters for MMD's permutations, CBPE's
+# draws and the order categories are listed in.
 perl -e '
 use strict; use warnings; use POSIX qw(strftime);
 my ($csv, $dir) = @ARGV;
@@ -133,10 +136,12 @@ while (my $line = <$in>) {
 		if $r{site} eq "cleveland";
 }
 sub put { my ($name, $text) = @_; open(my $o, ">", "$dir/$name") or die; print $o $text; close $o }
-put("preds.ndjson", join("\n", @pred) . "\n");
-put("labels1.ndjson", join("\n", @lab1) . "\n");
+# sent out of order (a fixed shuffle), so the server must put the rows in order itself
+sub shuffle { my @a = @_; my $n = @a; return map { $a[($_ * 337) % $n] } 0 .. $n - 1 }
+put("preds.ndjson", join("\n", shuffle(@pred)) . "\n");
+put("labels1.ndjson", join("\n", shuffle(@lab1)) . "\n");
 put("labels2.ndjson", join("\n", @lab2) . "\n");
-put("ref.ndjson", join("\n", @ref) . "\n");
+put("ref.ndjson", join("\n", reverse @ref) . "\n");
 ' "$fx/heart_scored.csv" "$it_tmp"
 
 M=/v1/models/heart

@@ -187,31 +187,37 @@ check_batches() {
 	[ "$n" = 0 ] && ok "$phase: no prediction is stored twice" || not_ok "$phase: $n predictions stored twice"
 }
 
-# resend PHASE: send every batch a client attempted once more, until acknowledged; each must
-# be all new or all duplicates; afterwards the database holds each record once
+# resend PHASE: send every batch a client attempted once more (one curl process, one
+# connection); each must be all new or all duplicates; afterwards each record is stored once
 resend() {
 	phase=$1
 	: >"$it_tmp/$phase.resend"
+	: >"$it_tmp/$phase.curlrc"
+	: >"$it_tmp/$phase.plan"
+	i=0
 	for kind in pred lab; do
 		log=$it_tmp/$phase.$kind.log
 		[ -s "$log" ] || continue
 		k=predictions
-		[ "$kind" = lab ] && k=labels
-		while read -r name code acc dup ra; do
-			if [ "$kind" = lab ]; then f=$it_tmp/$phase/$name.labels.ndjson; else f=$it_tmp/$phase/$name.ndjson; fi
-			got=
-			for try in 1 2 3 4 5; do
-				got=$(curl -s -m 15 -o "$it_tmp/rs.body" -w '%{http_code}' \
-					-H "Authorization: Bearer $ingest" -H 'Content-Type: application/x-ndjson' \
-					--data-binary "@$f" "$BASE/v1/models/dur/$k")
-				[ "$got" = 200 ] && break
-				sleep 0.5
-			done
-			a=$(jq -r .accepted "$it_tmp/rs.body" 2>/dev/null)
-			d=$(jq -r .duplicates "$it_tmp/rs.body" 2>/dev/null)
-			echo "$kind $name $code $got $a $d" >>"$it_tmp/$phase.resend"
+		ext=ndjson
+		[ "$kind" = lab ] && k=labels ext=labels.ndjson
+		while read -r name code rest; do
+			i=$((i + 1))
+			echo "$kind $name $code" >>"$it_tmp/$phase.plan"
+			printf 'url = "%s"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/x-ndjson"\ndata-binary = "@%s"\noutput = "%s"\nwrite-out = "%%{http_code}\\n"\nmax-time = 15\nnext\n' \
+				"$BASE/v1/models/dur/$k" "$ingest" "$it_tmp/$phase/$name.$ext" \
+				"$it_tmp/$phase.rs.$i" >>"$it_tmp/$phase.curlrc"
 		done <"$log"
 	done
+	curl -s -K "$it_tmp/$phase.curlrc" >"$it_tmp/$phase.codes" 2>/dev/null
+	i=0
+	while read -r kind name code; do
+		i=$((i + 1))
+		got=$(sed -n "${i}p" "$it_tmp/$phase.codes")
+		a=$(sed -n 's/.*"accepted":\([0-9]*\).*/\1/p' "$it_tmp/$phase.rs.$i" 2>/dev/null)
+		d=$(sed -n 's/.*"duplicates":\([0-9]*\).*/\1/p' "$it_tmp/$phase.rs.$i" 2>/dev/null)
+		echo "$kind $name $code ${got:-none} ${a:--} ${d:--}" >>"$it_tmp/$phase.resend"
+	done <"$it_tmp/$phase.plan"
 	bad=$(awk -v n="$NREC" '$4 != 200 || !(($5 == n && $6 == 0) || ($5 == 0 && $6 == n)) ||
 		($3 == 200 && $5 != 0)' "$it_tmp/$phase.resend")
 	total=$(wc -l <"$it_tmp/$phase.resend")

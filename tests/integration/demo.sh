@@ -1,0 +1,147 @@
+#!/bin/sh
+# tests/integration/demo.sh - scripts/demo.sh runs end to end and stops everything it started
+#
+# Runs the demo against this build's vigil (DEMO_VIGIL: no install, no build) with a
+# throwaway state directory (DEMO_VAR), three times:
+#   1. --no-wait with its own PostgreSQL cluster: the offline section, then the monitor's
+#      drift table and per-sex performance (n per sex as in the data), the curl lines with
+#      the token; afterwards its server is gone, its cluster stopped, its port closed.
+#   2. --no-wait with VIGIL_DATABASE_URL set and the port it should try taken: it says so,
+#      serves on another port, and creates no cluster of its own.
+#   3. waiting (no --no-wait): it serves until SIGINT (Ctrl-C), then stops the server and the
+#      cluster and exits.
+. "$top_srcdir/tests/integration/lib.sh"
+
+demo=$top_srcdir/scripts/demo.sh
+limit=150 # seconds (lib.sh scales its waits under valgrind)
+# the demos' own clusters, stopped on any exit (lib.sh stops its own)
+trap 'for v in "$it_tmp"/var*; do "$top_srcdir/scripts/pg.sh" stop "$v/pg" >/dev/null 2>&1; done; it_cleanup' EXIT
+
+# run_demo NAME OUT [env ARGS...]: scripts/demo.sh --no-wait, bounded; status in demo_status
+run_demo() {
+	name=$1 out=$2
+	shift 2
+	env "$@" DEMO_VIGIL="$VIGIL" sh "$demo" --no-wait >"$out" 2>&1 &
+	p=$!
+	it_bg $p
+	it_wait_exit $p $limit
+	demo_status=$it_status
+	if [ "$demo_status" = 0 ]; then
+		ok "$name: scripts/demo.sh --no-wait exits 0"
+	else
+		not_ok "$name: scripts/demo.sh --no-wait exit status $demo_status"
+		tail -n 30 "$out"
+	fi
+}
+
+# has NAME FILE REGEX: the output has a line matching REGEX
+has() {
+	if grep -Eq -- "$3" "$2"; then
+		ok "$1"
+	else
+		not_ok "$1 (no line matching $3)"
+	fi
+}
+
+# check_output NAME FILE: what every run must print
+check_output() {
+	has "$1: drift table" "$2" '^  chol +numeric +KS +[0-9.]+ .*DRIFT$'
+	has "$1: a categorical feature in the drift table" "$2" '^  restecg +categorical +chi2 .*DRIFT$'
+	has "$1: drift per site" "$2" '^   va +200 rows: drift in '
+	has "$1: performance of women (n = 97)" "$2" '^  sex=female +97 +0\.[0-9]+ +0\.[0-9]+ \[0\.[0-9]+, 0\.[0-9]+\]'
+	has "$1: performance of men (n = 520)" "$2" '^  sex=male +520 +0\.[0-9]+ +0\.[0-9]+ \[0\.[0-9]+, 0\.[0-9]+\]'
+	has "$1: performance per site" "$2" '^  site=switzerland +123 '
+	has "$1: the label-free estimate" "$2" '^  sex=male +0\.[0-9]+ \['
+	has "$1: the token to ask again" "$2" '^export VIGIL_TOKEN=vgl_[A-Za-z0-9_-]+$'
+	has "$1: curl line for drift" "$2" "^curl -s -H \"Authorization: Bearer \\\$VIGIL_TOKEN\" 'http://127\\.0\\.0\\.1:[0-9]+/v1/models/heart/drift\\?from="
+	has "$1: curl line for performance by sex" "$2" "^curl .*/v1/models/heart/performance\\?from=.*&by=sex'"
+}
+
+# check_stopped NAME FILE: the server the demo printed is gone and its port closed
+check_stopped() {
+	spid=$(sed -n 's/^demo: vigil serve (pid \([0-9]*\)) listens on .*/\1/p' "$2" | tail -n 1)
+	sport=$(sed -n 's|^demo: vigil serve (pid [0-9]*) listens on http://127\.0\.0\.1:\([0-9]*\);.*|\1|p' "$2" | tail -n 1)
+	if [ -n "$spid" ] && it_dead "$spid"; then
+		ok "$1: its vigil serve (pid $spid) is stopped"
+	else
+		not_ok "$1: vigil serve pid '$spid' still runs"
+		[ -n "$spid" ] && kill -KILL "$spid" 2>/dev/null
+	fi
+	st=$(curl -s -m 3 -o /dev/null -w '%{http_code}' "http://127.0.0.1:${sport:-1}/healthz")
+	[ "$st" = 000 ] && ok "$1: nothing answers on its port $sport any more" ||
+		not_ok "$1: port $sport still answers ($st)"
+}
+
+# --- 1. its own cluster ------------------------------------------------------------------------
+var1=$it_tmp/var1
+run_demo "own cluster" "$it_tmp/demo1.out" -u VIGIL_DATABASE_URL DEMO_VAR="$var1"
+has "own cluster: the offline section" "$it_tmp/demo1.out" '^== vigil drift: reference cleveland, current hungarian$'
+has "own cluster: initdb on the first run" "$it_tmp/demo1.out" "^demo: creating a PostgreSQL cluster in $var1/pg"
+has "own cluster: Cleveland is the reference" "$it_tmp/demo1.out" '^demo: Cleveland uploaded as the labelled reference: reference [0-9]+, 303 rows$'
+has "own cluster: the three sites streamed with their labels" "$it_tmp/demo1.out" \
+	'^demo: streamed va: 200 predictions .*, then 200 labels$'
+check_output "own cluster" "$it_tmp/demo1.out"
+check_stopped "own cluster" "$it_tmp/demo1.out"
+has "own cluster: says it stopped PostgreSQL" "$it_tmp/demo1.out" "^demo: stopped PostgreSQL"
+if [ -f "$var1/pg/data/PG_VERSION" ] && [ ! -f "$var1/pg/data/postmaster.pid" ]; then
+	ok "own cluster: the cluster is in DEMO_VAR and stopped"
+else
+	not_ok "own cluster: cluster state in $var1/pg"
+	"$top_srcdir/scripts/pg.sh" stop "$var1/pg" >/dev/null 2>&1
+fi
+
+# --- 2. VIGIL_DATABASE_URL, and the port taken -----------------------------------------------------
+it_pg_start
+perl -MIO::Socket::INET -e '
+	my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0, Listen => 5,
+		ReuseAddr => 1) or die "listen: $!\n";
+	open(my $f, ">", $ARGV[0]) or die; print $f $s->sockport, "\n"; close $f;
+	sleep 300' "$it_tmp/busy.port" &
+busy=$!
+it_bg $busy
+it_wait_for 10 test -s "$it_tmp/busy.port"
+bport=$(cat "$it_tmp/busy.port")
+var2=$it_tmp/var2
+run_demo "VIGIL_DATABASE_URL" "$it_tmp/demo2.out" DEMO_VAR="$var2" DEMO_OFFLINE=0 \
+	DEMO_PORT="$bport" VIGIL_DATABASE_URL="$DATABASE_URL"
+has "VIGIL_DATABASE_URL: it says it uses that database" "$it_tmp/demo2.out" '^demo: using the database in VIGIL_DATABASE_URL$'
+has "the port taken: it says so and takes another" "$it_tmp/demo2.out" "^demo: port $bport is busy; vigil serve took a free port instead$"
+check_output "VIGIL_DATABASE_URL" "$it_tmp/demo2.out"
+check_stopped "VIGIL_DATABASE_URL" "$it_tmp/demo2.out"
+[ ! -e "$var2/pg" ] && ok "VIGIL_DATABASE_URL: no cluster of its own" || not_ok "VIGIL_DATABASE_URL: $var2/pg exists"
+n=$(psql "$DATABASE_URL" -XAtqc "SELECT count(*) FROM predictions p JOIN models m ON m.id = p.model_id WHERE m.name = 'heart'")
+[ "$n" = 617 ] && ok "VIGIL_DATABASE_URL: the 617 production predictions are in that database" ||
+	not_ok "VIGIL_DATABASE_URL: $n predictions in that database"
+kill "$busy" 2>/dev/null
+
+# --- 3. waiting until Ctrl-C ------------------------------------------------------------------------
+var3=$it_tmp/var3
+out3=$it_tmp/demo3.out
+# a background job of a script ignores SIGINT, and a shell cannot trap a signal ignored at
+# its start: perl gives the demo the default disposition back, as a terminal would
+perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die "exec: $!\n"' \
+	env -u VIGIL_DATABASE_URL DEMO_VIGIL="$VIGIL" DEMO_VAR="$var3" DEMO_OFFLINE=0 sh "$demo" \
+	>"$out3" 2>&1 &
+d3=$!
+it_bg $d3
+if it_wait_for $limit grep -q 'press Ctrl-C to stop it and PostgreSQL' "$out3"; then
+	ok "waiting: it serves and says Ctrl-C stops it and PostgreSQL"
+else
+	not_ok "waiting: no Ctrl-C prompt"
+	tail -n 20 "$out3"
+fi
+sport=$(sed -n 's|^demo: vigil serve (pid [0-9]*) listens on http://127\.0\.0\.1:\([0-9]*\);.*|\1|p' "$out3")
+st=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:${sport:-1}/readyz")
+[ "$st" = 200 ] && ok "waiting: the server answers /readyz meanwhile" || not_ok "waiting: /readyz $st"
+kill -INT "$d3"
+it_wait_exit "$d3" 30
+[ "$it_status" = 130 ] && ok "waiting: SIGINT ends the demo (status 130)" ||
+	not_ok "waiting: the demo's status after SIGINT: $it_status"
+check_stopped "waiting" "$out3"
+if [ -f "$var3/pg/data/PG_VERSION" ] && [ ! -f "$var3/pg/data/postmaster.pid" ]; then
+	ok "waiting: its PostgreSQL is stopped"
+else
+	not_ok "waiting: its PostgreSQL still runs"
+	"$top_srcdir/scripts/pg.sh" stop "$var3/pg" >/dev/null 2>&1
+fi
+finish
