@@ -18,3 +18,11 @@ bench-service: vigil %D%/bench_stats$(EXEEXT)
 	VIGIL=$(abs_top_builddir)/vigil $(SHELL) $(top_srcdir)/bench/service.sh
 EXTRA_DIST += %D%/service.sh %D%/ingest.sh %D%/gen_service.pl %D%/wrk_auth.lua
 .PHONY: bench-service
+
+# the scheduler's evaluation of one window at 10^4, 10^5 and 10^6 predictions
+# (bench/eval.sh; needs PostgreSQL). `make bench` runs it too; `make bench-eval` alone.
+bench: bench-eval
+bench-eval: vigil
+	VIGIL=$(abs_top_builddir)/vigil $(SHELL) $(top_srcdir)/bench/eval.sh
+EXTRA_DIST += %D%/eval.sh
+.PHONY: bench-eval

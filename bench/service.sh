@@ -93,6 +93,20 @@ cpu_s() { # user + system seconds of PID
 	awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null
 }
 
+# user + system seconds of the cluster: its live processes (the postmaster's children) plus
+# the postmaster's own and its exited children's (cutime, cstime: a psql backend that ended)
+pg_cpu_s() {
+	pm=$(head -n 1 "$pg/data/postmaster.pid" 2>/dev/null)
+	[ -n "$pm" ] || return 0
+	for f in /proc/[0-9]*/stat; do
+		cat "$f" 2>/dev/null
+	done | awk -v pm="$pm" -v t="$(getconf CLK_TCK)" '
+		{ pid = $1; sub(/^[0-9]+ \(.*\) /, "x x ") } # the command name may hold blanks
+		$4 == pm { n += $14 + $15 }
+		pid == pm { n += $14 + $15 + $16 + $17 }
+		END { printf "%.1f", n / t }'
+}
+
 mib() {
 	awk -v k="$1" 'BEGIN { if (k == "") print "?"; else printf "%.0f", k / 1024 }'
 }
@@ -176,11 +190,14 @@ sed "s/^/$cmid	/" "$data/copy.txt" >"$tmp/copy.txt"
 sql "TRUNCATE predictions, prediction_ids" >/dev/null
 sql "CHECKPOINT" >/dev/null
 printf 'service: psql \\copy of %s rows\n' "$N"
+q0=$(pg_cpu_s)
 t0=$(now)
 psql "$db" -Xq -c "\\copy predictions (model_id, client_id, ts, score, num, cat, seg) FROM '$tmp/copy.txt'" ||
 	note "psql \\copy failed"
 t1=$(now)
 copy_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+q1=$(pg_cpu_s)
+copy_pg_cpu=$(awk -v a="$q0" -v b="$q1" 'BEGIN { printf "%.1f", b - a }')
 n=$(sql "SELECT count(*) FROM predictions WHERE model_id = $cmid")
 [ "$n" = "$N" ] || note "COPY stored $n rows, not $N"
 copy_rps=$(awk -v n="$N" -v s="$copy_s" 'BEGIN { printf "%.0f", n / s }')
@@ -190,10 +207,13 @@ sql "TRUNCATE predictions, prediction_ids" >/dev/null
 sql "CHECKPOINT" >/dev/null
 echo "service: vigil ingest of $N rows, $CLIENTS clients, batches of $BATCH"
 c0=$(cpu_s "$srv_pid")
+p0=$(pg_cpu_s)
 sh "$here/ingest.sh" "$base" "$token" /v1/models/bench/predictions "$CLIENTS" "$tmp/ing" \
 	"$data"/pred/*.ndjson >"$tmp/ing.out" || note "an ingest batch was not answered 200"
 c1=$(cpu_s "$srv_pid")
+p1=$(pg_cpu_s)
 ing_hwm=$(vmhwm)
+pg_cpu=$(awk -v a="$p0" -v b="$p1" 'BEGIN { printf "%.1f", b - a }')
 ours_rps=$(get rows_per_s "$tmp/ing.out")
 ours_s=$(get seconds "$tmp/ing.out")
 client_cpu=$(get client_cpu_s "$tmp/ing.out")
@@ -248,7 +268,8 @@ run_wrk() {
 	VIGIL_BENCH_TOKEN=$token wrk -t2 -c"$WRK_CONNS" -d"${secs}s" --timeout 300s --latency \
 		-s "$here/wrk_auth.lua" "$base$1" >"$tmp/$2.wrk" 2>&1 || note "wrk failed: $(tail -n 3 "$tmp/$2.wrk")"
 	[ "$(get wrk_non2xx "$tmp/$2.wrk")" = 0 ] || note "wrk: $(get wrk_non2xx "$tmp/$2.wrk") answers were not 200"
-	[ "$(get wrk_errors "$tmp/$2.wrk")" = 0 ] || note "wrk: $(get wrk_errors "$tmp/$2.wrk") socket errors or timeouts"
+	[ "$(get wrk_errors "$tmp/$2.wrk")" = 0 ] ||
+		note "wrk over ${1%%&by*}: socket errors: connect $(get wrk_err_connect "$tmp/$2.wrk"), read $(get wrk_err_read "$tmp/$2.wrk"), write $(get wrk_err_write "$tmp/$2.wrk"), timeout $(get wrk_timeouts "$tmp/$2.wrk")"
 }
 
 ms() { # microseconds -> "123 ms" / "1.23 s"
@@ -310,8 +331,8 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
 echo "vigil serve, $N predictions (16 numeric features, 3 segments), load average $load:"
 printf '  %-60s %s\n' "ingest, NDJSON batches of $BATCH from $CLIENTS clients" \
-	"$ours_rps rows/s ($ours_s s; server CPU $srv_cpu s, clients' CPU $client_cpu s)"
-printf '  %-60s %s\n' "psql \\copy of the same rows into the same table" "$copy_rps rows/s ($copy_s s)"
+	"$ours_rps rows/s ($ours_s s; CPU: server $srv_cpu s, PostgreSQL $pg_cpu s, clients $client_cpu s)"
+printf '  %-60s %s\n' "psql \\copy of the same rows into the same table" "$copy_rps rows/s ($copy_s s; CPU: PostgreSQL $copy_pg_cpu s)"
 printf '  %-60s %s\n' "ours / COPY (target >= 0.50)" "$ratio: $met"
 printf '  %-60s %s\n' "labels, NDJSON batches of $BATCH from $CLIENTS clients" "$lab_rps rows/s"
 printf '  %-60s %s\n' "GET performance by s1,s2 over $N, one request alone" "$(ms "$(awk -v s="$t_all" 'BEGIN { if (s != "") print s * 1e6 }')")"
@@ -334,8 +355,8 @@ printf '  %-60s %s\n' "  query over all $N (per-request working memory)" "$(mib 
 [ "$have_wrk" = 1 ] && printf '  %-60s %s\n' "  after wrk over all $N ($WRK_CONNS connections)" "$(mib "${hwm_wrk:-}") MiB"
 
 {
-	printf '%s rev=%s case=service_ingest rows=%s ours_rows_s=%s copy_rows_s=%s ratio=%s target=0.5 met=%s server_cpu_s=%s client_cpu_s=%s load=%s\n' \
-		"$stamp" "$rev" "$N" "$ours_rps" "$copy_rps" "$ratio" "$met" "$srv_cpu" "$client_cpu" "$(echo "$load" | tr ' ' /)"
+	printf '%s rev=%s case=service_ingest rows=%s ours_rows_s=%s copy_rows_s=%s ratio=%s target=0.5 met=%s server_cpu_s=%s pg_cpu_s=%s client_cpu_s=%s load=%s\n' \
+		"$stamp" "$rev" "$N" "$ours_rps" "$copy_rps" "$ratio" "$met" "$srv_cpu" "$pg_cpu" "$client_cpu" "$(echo "$load" | tr ' ' /)"
 	printf '%s rev=%s case=service_labels rows=%s rows_s=%s\n' "$stamp" "$rev" "$N" "$lab_rps"
 	printf '%s rev=%s case=service_perf_one rows=%s seconds=%s rows10=%s seconds10=%s\n' \
 		"$stamp" "$rev" "$N" "${t_all:-NA}" "$((N / 10))" "${t_10:-NA}"

@@ -41,10 +41,10 @@ struct block {
 
 struct col_batch_priv {
 	struct block *blocks;
-	double *num;        /* pools: slot i holds accepted record i's values */
+	double *num; /* pools: slot i holds accepted record i's values */
 	const char **cat;
 	const char **seg;
-	size_t slots;       /* capacity of the pools, in records */
+	size_t slots; /* capacity of the pools, in records */
 	size_t reccap, errcap;
 };
 
@@ -68,9 +68,9 @@ struct bp {
 	int bad;               /* cur already has its (first) problem */
 	char field[PTR_MAX + 16];
 	char msg[MSG_MAX];
-	uint32_t gen;          /* stamp of cur, for seen[] */
-	uint32_t *seen;        /* per feature then segment: gen of the record that set it */
-	char *scratch;         /* unescaped strings and CSV cells */
+	uint32_t gen;   /* stamp of cur, for seen[] */
+	uint32_t *seen; /* per feature then segment: gen of the record that set it */
+	char *scratch;  /* unescaped strings and CSV cells */
 	size_t scap;
 };
 
@@ -399,10 +399,10 @@ static void set_label(struct bp *bp, const struct fld *field, int l)
 
 struct jp {
 	const char *p, *end;
-	const char *start;     /* for byte offsets and columns in messages */
+	const char *start; /* for byte offsets and columns in messages */
 	unsigned depth, max;
 	int toodeep;
-	const char *err;       /* the syntax error, or NULL */
+	const char *err; /* the syntax error, or NULL */
 };
 
 enum vk {
@@ -419,10 +419,10 @@ enum vk {
 
 struct jval {
 	enum vk k;
-	const char *s;  /* VK_STR: bytes, not NUL-terminated (may point into bp->scratch) */
+	const char *s; /* VK_STR: bytes, not NUL-terminated (may point into bp->scratch) */
 	size_t len;
-	int sbad;       /* VK_STR: holds \u0000 or a lone surrogate */
-	double d;       /* VK_NUM */
+	int sbad; /* VK_STR: holds \u0000 or a lone surrogate */
+	double d; /* VK_NUM */
 };
 
 static int jerr(struct jp *j, const char *what)
@@ -618,7 +618,7 @@ static inline int isdig(char c)
 }
 
 static const double pow10_exact[23] = {
-	1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,	1e8,  1e9,  1e10, 1e11,
+	1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
@@ -811,7 +811,9 @@ static int jfield_value(struct jp *j, struct bp *bp, long fi, int seg)
 	const char *name = seg ? s->seg[fi] : s->feat[fi].name;
 	const struct fld f = {seg ? "/segments" : "/features", name, NUL_TERMINATED}, *field = &f;
 	int numeric = !seg && s->feat[fi].type == COL_NUMERIC;
-	const char **slot = seg ? &bp->cur.seg[fi] : numeric ? NULL : &bp->cur.cat[s->feat[fi].slot];
+	const char **slot = seg       ? &bp->cur.seg[fi]
+			    : numeric ? NULL
+				      : &bp->cur.cat[s->feat[fi].slot];
 	char buf[COL_DOUBLE_BUF];
 	struct jval v;
 
@@ -899,7 +901,8 @@ static int jfields(struct jp *j, struct bp *bp, int seg)
 			uint32_t *seen = &bp->seen[seg ? s->nfeat + (size_t)fi : (size_t)fi];
 
 			if (*seen == bp->gen)
-				reject(bp, &(const struct fld){prefix, k.s, k.len}, "duplicate field");
+				reject(bp, &(const struct fld){prefix, k.s, k.len},
+				       "duplicate field");
 			*seen = bp->gen;
 			if (jfield_value(j, bp, fi, seg))
 				return -1;
@@ -943,7 +946,8 @@ static enum key top_key(enum col_batch_kind kind, const char *k, size_t n, unsig
 		{"prediction_id", K_ID, HAVE_ID, 1 << COL_BATCH_LABELS},
 		{"ts", K_TS, HAVE_TS, 7},
 		{"observed_at", K_TS, HAVE_TS, 1 << COL_BATCH_LABELS},
-		{"score", K_SCORE, HAVE_SCORE, 1 << COL_BATCH_PREDICTIONS | 1 << COL_BATCH_REFERENCE},
+		{"score", K_SCORE, HAVE_SCORE,
+		 1 << COL_BATCH_PREDICTIONS | 1 << COL_BATCH_REFERENCE},
 		{"features", K_FEATURES, HAVE_FEATURES,
 		 1 << COL_BATCH_PREDICTIONS | 1 << COL_BATCH_REFERENCE},
 		{"segments", K_SEGMENTS, HAVE_SEGMENTS,
@@ -963,8 +967,7 @@ static enum key top_key(enum col_batch_kind kind, const char *k, size_t n, unsig
 }
 
 /* One top-level field of a record whose key is k; v is its value's head. */
-static int jtop(struct jp *j, struct bp *bp, enum key key, const struct fld *field,
-		struct jval *v)
+static int jtop(struct jp *j, struct bp *bp, enum key key, const struct fld *field, struct jval *v)
 {
 	char buf[COL_DOUBLE_BUF];
 
@@ -1120,7 +1123,8 @@ static int parse_json(struct bp *bp, const char *body, size_t len)
 		for (;;) {
 			rc = rec_begin(bp, index);
 			if (rc) {
-				fatal(bp, "", "more than %zu records in one batch", bp->lim.max_records);
+				fatal(bp, "", "more than %zu records in one batch",
+				      bp->lim.max_records);
 				return rc;
 			}
 			snprintf(ptr, sizeof(ptr), "/%zu", index);
@@ -1191,7 +1195,8 @@ static int parse_ndjson(struct bp *bp, const char *body, size_t len)
 		}
 		if (rc) {
 			bp->bad = 0; /* a syntax error is the record's real problem */
-			reject(bp, NULL, "invalid JSON at column %zu: %s", (size_t)(j.p - p) + 1, j.err);
+			reject(bp, NULL, "invalid JSON at column %zu: %s", (size_t)(j.p - p) + 1,
+			       j.err);
 		}
 		rec_end(bp);
 		index++;
@@ -1325,7 +1330,8 @@ static int csv_header(struct bp *bp, struct cp *c, struct ccol **cols, size_t *n
 
 		if (csv_cell(bp, c, &t, &len, &eol))
 			goto out;
-		snprintf(name, sizeof(name), "%.*s", (int)(len > COL_NAME_MAX ? COL_NAME_MAX : len), t);
+		snprintf(name, sizeof(name), "%.*s", (int)(len > COL_NAME_MAX ? COL_NAME_MAX : len),
+			 t);
 		ptr_build(ptr, sizeof(ptr), &(const struct fld){"", name, strlen(name)});
 #define IS(w) (len == sizeof(w) - 1 && !memcmp(t, w, len))
 		if (kind == COL_BATCH_LABELS ? IS("prediction_id") : IS("id")) {
@@ -1353,8 +1359,7 @@ static int csv_header(struct bp *bp, struct cp *c, struct ccol **cols, size_t *n
 			}
 			k.idx = col_schema_find(s, nm, nl, &is_seg);
 			if (k.idx < 0 || (want >= 0 && want != is_seg)) {
-				fatal(bp, ptr,
-				      "unknown column \"%s\"", name);
+				fatal(bp, ptr, "unknown column \"%s\"", name);
 				goto out;
 			}
 			k.kind = is_seg ? C_SEG : C_FEAT;
@@ -1364,18 +1369,16 @@ static int csv_header(struct bp *bp, struct cp *c, struct ccol **cols, size_t *n
 		}
 #undef IS
 		if (bit & have) {
-			fatal(bp, ptr, "column \"%s\" given twice",
-			      name);
+			fatal(bp, ptr, "column \"%s\" given twice", name);
 			goto out;
 		}
 		have |= bit;
 		if (k.kind == C_FEAT || k.kind == C_SEG) {
 			uint32_t *seen = &bp->seen[k.kind == C_SEG ? s->nfeat + (size_t)k.idx
-								  : (size_t)k.idx];
+								   : (size_t)k.idx];
 
 			if (*seen) {
-				fatal(bp, ptr,
-				      "column \"%s\" given twice", name);
+				fatal(bp, ptr, "column \"%s\" given twice", name);
 				goto out;
 			}
 			*seen = 1;
@@ -1424,8 +1427,9 @@ static void csv_value(struct bp *bp, const struct ccol *k, const char *t, size_t
 	case C_ID:
 		if (len) {
 			bp->have |= HAVE_ID;
-			set_id(bp, bp->b->kind == COL_BATCH_LABELS ? TOP("prediction_id") : TOP("id"), t,
-			       len);
+			set_id(bp,
+			       bp->b->kind == COL_BATCH_LABELS ? TOP("prediction_id") : TOP("id"),
+			       t, len);
 		}
 		return;
 	case C_TS:
@@ -1675,8 +1679,10 @@ static void dedupe(struct col_batch *b)
 			first = &b->rec[tab[h] - 1];
 			if (strcmp(first->id, b->rec[i].id))
 				continue;
-			col_batch_mark(b, i, col_record_equal(b->schema, first, &b->rec[i])
-						     ? COL_REC_DUPLICATE : COL_REC_CONFLICT);
+			col_batch_mark(b, i,
+				       col_record_equal(b->schema, first, &b->rec[i])
+					       ? COL_REC_DUPLICATE
+					       : COL_REC_CONFLICT);
 			break;
 		}
 	}

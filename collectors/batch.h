@@ -69,11 +69,11 @@ enum col_format {
 };
 
 struct col_batch_limits {
-	size_t max_records;  /* more records fail the batch with -E2BIG */
-	unsigned max_depth;  /* JSON nesting, counting the outer array (NDJSON: per line) */
-	size_t max_string;   /* bytes of an id, a category, a segment value */
-	int64_t now;         /* microseconds since the epoch; 0 means the current time */
-	int64_t max_future;  /* how far past now a ts may lie, in microseconds */
+	size_t max_records; /* more records fail the batch with -E2BIG */
+	unsigned max_depth; /* JSON nesting, counting the outer array (NDJSON: per line) */
+	size_t max_string;  /* bytes of an id, a category, a segment value */
+	int64_t now;        /* microseconds since the epoch; 0 means the current time */
+	int64_t max_future; /* how far past now a ts may lie, in microseconds */
 };
 
 /* Defaults: 100000 records, depth 32, strings 256 bytes, now = 0, max_future 366 days. */
@@ -90,13 +90,13 @@ struct col_batch_priv; /* private: arena, pools */
 struct col_batch {
 	const struct col_schema *schema; /* borrowed from col_batch_parse's caller */
 	enum col_batch_kind kind;
-	size_t nseen;              /* records in the body, good or bad */
-	size_t nrec;               /* records that passed validation, in input order */
+	size_t nseen; /* records in the body, good or bad */
+	size_t nrec;  /* records that passed validation, in input order */
 	struct col_record *rec;
-	size_t nerr;               /* rejected records, in input order */
+	size_t nerr; /* rejected records, in input order */
 	struct col_batch_error *err;
-	size_t ndup;               /* rec[] marked COL_REC_DUPLICATE inside this batch */
-	size_t nconflict;          /* rec[] marked COL_REC_CONFLICT inside this batch */
+	size_t ndup;      /* rec[] marked COL_REC_DUPLICATE inside this batch */
+	size_t nconflict; /* rec[] marked COL_REC_CONFLICT inside this batch */
 	struct col_batch_priv *priv;
 };
 

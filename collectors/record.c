@@ -17,8 +17,8 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stddef.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,13 +95,14 @@ static int digits(const char *s, int n)
 
 int col_ts_parse(const char *s, size_t len, int64_t *us)
 {
-	const char *p, *end = s + len;
+	const char *p, *end;
 	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
 	int64_t frac = 0, t;
 
 	/* YYYY-MM-DDTHH:MM:SS is 19 bytes, and at least 'Z' follows */
 	if (!s || len < 20)
 		return -EINVAL;
+	end = s + len;
 	y = digits(s, 4);
 	mo = digits(s + 5, 2);
 	d = digits(s + 8, 2);
@@ -196,7 +197,7 @@ size_t col_ts_format(int64_t us, int sql, char *buf)
 /* --- canonical doubles -------------------------------------------------------------- */
 
 static const double pow10_tab[23] = {
-	1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,	1e8,  1e9,  1e10, 1e11,
+	1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
@@ -318,17 +319,16 @@ void col_schema_free(struct col_schema *s)
 	free(s);
 }
 
-/* 1 when name[0..len) may name a model: ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$ (as the
- * models table's CHECK constraint). */
-static int model_name_ok(const char *n)
+int col_model_name_ok(const char *n)
 {
-	size_t len = strlen(n);
+	size_t len = n ? strlen(n) : 0;
 
 	if (!len || len > COL_NAME_MAX)
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		char c = n[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		int alnum =
+			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 
 		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
 			return 0;
@@ -453,8 +453,9 @@ static int parse_features(struct col_schema *s, const cJSON *fs, struct col_diag
 		}
 		snprintf(ptr, sizeof(ptr), "/features/%zu/type", i);
 		if (!cJSON_IsString(t)) {
-			diag_set(diag, ptr, t ? "expected \"numeric\" or \"categorical\""
-					      : "required field missing");
+			diag_set(diag, ptr,
+				 t ? "expected \"numeric\" or \"categorical\""
+				   : "required field missing");
 			return -EINVAL;
 		}
 		if (!strcmp(t->valuestring, "numeric")) {
@@ -503,7 +504,8 @@ static int parse_segments(struct col_schema *s, const cJSON *ss, struct col_diag
 			long f = col_schema_find(s, s->seg[i], strlen(s->seg[i]), &is_seg);
 
 			if (f >= 0 && !is_seg)
-				diag_set(diag, ptr, "\"%.128s\" is already a feature (/features/%ld)",
+				diag_set(diag, ptr,
+					 "\"%.128s\" is already a feature (/features/%ld)",
 					 s->seg[i], f);
 			else
 				diag_set(diag, ptr, "duplicate segment name \"%.128s\"", s->seg[i]);
@@ -515,8 +517,9 @@ static int parse_segments(struct col_schema *s, const cJSON *ss, struct col_diag
 
 int col_schema_parse(const cJSON *spec, struct col_schema **out, struct col_diag *diag)
 {
-	static const char *const keys[] = {"name",	     "version",	 "threshold", "positive_label",
-					   "negative_label", "features", "segments",  NULL};
+	static const char *const keys[] = {
+		"name",           "version",  "threshold", "positive_label",
+		"negative_label", "features", "segments",  NULL};
 	const cJSON *name, *ver, *thr, *pos, *neg, *fs, *ss;
 	struct col_schema *s = NULL;
 	size_t nf, ns, cap;
@@ -541,9 +544,8 @@ int col_schema_parse(const cJSON *spec, struct col_schema **out, struct col_diag
 		diag_set(diag, "/name", name ? "expected a string" : "required field missing");
 		goto out;
 	}
-	if (!model_name_ok(name->valuestring)) {
-		diag_set(diag, "/name",
-			 "model name must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$");
+	if (!col_model_name_ok(name->valuestring)) {
+		diag_set(diag, "/name", "model name must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$");
 		goto out;
 	}
 	if (ver && (!cJSON_IsString(ver) || strlen(ver->valuestring) > COL_NAME_MAX)) {
@@ -628,8 +630,8 @@ cJSON *col_schema_to_json(const struct col_schema *s)
 
 		if (!f || !cJSON_AddItemToArray(fs, f) ||
 		    !cJSON_AddStringToObject(f, "name", s->feat[i].name) ||
-		    !cJSON_AddStringToObject(f, "type", s->feat[i].type == COL_NUMERIC
-								? "numeric" : "categorical"))
+		    !cJSON_AddStringToObject(
+			    f, "type", s->feat[i].type == COL_NUMERIC ? "numeric" : "categorical"))
 			abort();
 	}
 	for (size_t i = 0; i < s->nseg; i++) {

@@ -37,18 +37,18 @@ enum col_ftype {
 };
 
 struct col_feature {
-	char *name;          /* NUL-terminated, 1..COL_NAME_MAX bytes */
+	char *name; /* NUL-terminated, 1..COL_NAME_MAX bytes */
 	enum col_ftype type;
-	size_t slot;         /* index into a record's num[] (numeric) or cat[] (categorical) */
+	size_t slot; /* index into a record's num[] (numeric) or cat[] (categorical) */
 };
 
 /* Immutable after col_schema_parse: several threads may read one schema at once. */
 struct col_schema {
-	char *name;             /* ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$ */
-	char *version;          /* free text, may be "" */
-	double threshold;       /* [0, 1] */
-	char *positive_label;   /* a label with this text means 1 */
-	char *negative_label;   /* ... and this one 0; never equal to positive_label */
+	char *name;           /* ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$ */
+	char *version;        /* free text, may be "" */
+	double threshold;     /* [0, 1] */
+	char *positive_label; /* a label with this text means 1 */
+	char *negative_label; /* ... and this one 0; never equal to positive_label */
 	size_t nfeat, nnum, ncat, nseg;
 	struct col_feature *feat; /* nfeat, declaration order */
 	char **seg;               /* nseg segment names, declaration order */
@@ -77,7 +77,8 @@ struct col_diag {
  * COL_SEGMENTS_MAX segments. Pointers look like "/features/3/type", "/segments/1".
  * Returns 0 and stores a new schema in *out (free with col_schema_free), or -EINVAL.
  * spec is borrowed; nothing of it is kept. */
-int col_schema_parse(const cJSON *spec, struct col_schema **out, struct col_diag *diag) COL_MUSTCHECK;
+int col_schema_parse(const cJSON *spec, struct col_schema **out,
+		     struct col_diag *diag) COL_MUSTCHECK;
 void col_schema_free(struct col_schema *s); /* NULL is a no-op */
 
 /* The canonical registration document of s: every key present, in the order shown above.
@@ -88,6 +89,10 @@ cJSON *col_schema_to_json(const struct col_schema *s);
  * labels, features with their types in order, segments in order); 0 otherwise. */
 int col_schema_equal(const struct col_schema *a, const struct col_schema *b);
 
+/* 1 when name may name a model: ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$ (the models table's
+ * CHECK constraint), else 0. NULL gives 0. */
+int col_model_name_ok(const char *name);
+
 /* Look up a feature or segment by name s[0..len) (exact bytes). Returns the index into
  * s->feat (feature, *is_segment = 0) or s->seg (segment, *is_segment = 1), or -1. */
 long col_schema_find(const struct col_schema *s, const char *name, size_t len, int *is_segment);
@@ -97,20 +102,20 @@ long col_schema_find(const struct col_schema *s, const char *name, size_t len, i
  *   labels:      id (the prediction's id), ts (when observed), label; score NaN, no arrays
  *   references:  id, ts (COL_TS_NONE when absent), score, label, num, cat, seg */
 enum col_rec_state {
-	COL_REC_NEW = 0,       /* to be stored */
-	COL_REC_DUPLICATE,     /* the id was seen before with the same content: skipped */
-	COL_REC_CONFLICT,      /* the id was seen before with other content: not stored */
+	COL_REC_NEW = 0,   /* to be stored */
+	COL_REC_DUPLICATE, /* the id was seen before with the same content: skipped */
+	COL_REC_CONFLICT,  /* the id was seen before with other content: not stored */
 };
 
 struct col_record {
-	size_t index;          /* position in the batch as sent, 0-based (see batch.h) */
-	const char *id;        /* NUL-terminated, 1..max_string bytes */
-	int64_t ts;            /* microseconds since 1970-01-01T00:00:00Z, or COL_TS_NONE */
-	double score;          /* [0, 1]; NaN in label records */
-	double *num;           /* schema->nnum values, NaN = missing */
-	const char **cat;      /* schema->ncat values, NULL = missing */
-	const char **seg;      /* schema->nseg values, NULL = missing */
-	int label;             /* 0 or 1, -1 when absent */
+	size_t index;     /* position in the batch as sent, 0-based (see batch.h) */
+	const char *id;   /* NUL-terminated, 1..max_string bytes */
+	int64_t ts;       /* microseconds since 1970-01-01T00:00:00Z, or COL_TS_NONE */
+	double score;     /* [0, 1]; NaN in label records */
+	double *num;      /* schema->nnum values, NaN = missing */
+	const char **cat; /* schema->ncat values, NULL = missing */
+	const char **seg; /* schema->nseg values, NULL = missing */
+	int label;        /* 0 or 1, -1 when absent */
 	enum col_rec_state state;
 };
 

@@ -82,7 +82,7 @@ static const struct opt opts[] = {
 	 MON_CF_RELOADABLE, OFF(evaluation_lease_s)},
 	{"evaluation_backfill_windows", "VIGIL_EVALUATION_BACKFILL_WINDOWS", T_UINT, "1000", 1,
 	 100000, MON_CF_RELOADABLE, OFF(evaluation_backfill_windows)},
-	{"evaluation_cbpe_draws", "VIGIL_EVALUATION_CBPE_DRAWS", T_UINT, "200", 10, 100000,
+	{"evaluation_cbpe_draws", "VIGIL_EVALUATION_CBPE_DRAWS", T_UINT, "100", 10, 100000,
 	 MON_CF_RELOADABLE, OFF(evaluation_cbpe_draws)},
 	{"evaluation_max_segment_values", "VIGIL_EVALUATION_MAX_SEGMENT_VALUES", T_UINT, "64", 1,
 	 1000, MON_CF_RELOADABLE, OFF(evaluation_max_segment_values)},

@@ -53,7 +53,8 @@ static const struct {
 	[F_ERR] = {"vigil_performance_estimate_error",
 		   "CBPE estimate minus realised value in the latest window with labels"},
 	[F_COV] = {"vigil_label_coverage", "Share of the latest window's predictions with a label"},
-	[F_MISS] = {"vigil_missing_rate", "Share of the latest window's predictions missing a feature"},
+	[F_MISS] = {"vigil_missing_rate",
+		    "Share of the latest window's predictions missing a feature"},
 	[F_PRED] = {"vigil_window_predictions", "Predictions in the latest evaluated window"},
 	[F_RATIO] = {"vigil_volume_ratio",
 		     "Predictions in the latest window over the reference's expected count"},
@@ -157,7 +158,8 @@ static void result_row(struct mon_buf *fam, const PGresult *r, int i, size_t *n)
 		} else if (isfinite(q)) {
 			series(fam, F_Q,
 			       (const char *const[]){"model", model, "feature", feature, "segment",
-						     seg, "segment_value", val, "test", metric, NULL},
+						     seg, "segment_value", val, "test", metric,
+						     NULL},
 			       q);
 			(*n)++;
 		}
@@ -239,8 +241,8 @@ static int build(struct mon_server *srv, struct mon_buf *out)
 	for (int i = 0; i < PQntuples(r); i++) {
 		const char *model = PQgetvalue(r, i, 0);
 
-		series(fam, F_WIN, (const char *const[]){"model", model, "state",
-							 PQgetvalue(r, i, 1), NULL},
+		series(fam, F_WIN,
+		       (const char *const[]){"model", model, "state", PQgetvalue(r, i, 1), NULL},
 		       strtod(PQgetvalue(r, i, 2), NULL));
 		/* the done group carries the ends (only evaluated windows are done) */
 		if (!PQgetisnull(r, i, 3))

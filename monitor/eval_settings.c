@@ -91,7 +91,7 @@ static int iso_duration(const char *p, int64_t *secs)
 			return -EINVAL;
 		order = u + 1; /* later designators only */
 		total += v * unit_seconds((char)(in_time ? tolower((unsigned char)*p)
-						 : (*p == 'W' ? 'w' : 'd')));
+							 : (*p == 'W' ? 'w' : 'd')));
 		any = 1;
 		p++;
 	}
@@ -141,13 +141,15 @@ static int duration_field(const cJSON *v, const char *key, int64_t lo, int64_t h
 		return 0;
 	}
 	if (!cJSON_IsString(v)) {
-		diag_set(d, key, "must be a number of seconds or a duration such as \"1d\" or "
-				 "\"6h\"");
+		diag_set(d, key,
+			 "must be a number of seconds or a duration such as \"1d\" or "
+			 "\"6h\"");
 		return -EINVAL;
 	}
 	if (mon_eval_parse_duration(v->valuestring, &s)) {
-		diag_set(d, key, "is not a duration: use seconds, \"90s\", \"30m\", \"6h\", "
-				 "\"1d\", \"2w\" or ISO 8601 such as \"PT6H\"");
+		diag_set(d, key,
+			 "is not a duration: use seconds, \"90s\", \"30m\", \"6h\", "
+			 "\"1d\", \"2w\" or ISO 8601 such as \"PT6H\"");
 		return -EINVAL;
 	}
 	if (s < lo || s > hi)
@@ -165,7 +167,6 @@ range:
 static int number_field(const cJSON *v, const char *key, double lo, int open_lo, double hi,
 			double *out, struct col_diag *d)
 {
-	char msg[200];
 	double x;
 
 	if (!cJSON_IsNumber(v)) {
@@ -174,11 +175,13 @@ static int number_field(const cJSON *v, const char *key, double lo, int open_lo,
 	}
 	x = v->valuedouble;
 	if (!isfinite(x) || x < lo || (open_lo && x == lo) || x > hi) {
+		char msg[200];
+
 		if (isinf(hi))
 			snprintf(msg, sizeof(msg), "must be a finite number >= %g", lo);
 		else
-			snprintf(msg, sizeof(msg), "must be a number in %s%g, %g]", open_lo ? "(" : "[",
-				 lo, hi);
+			snprintf(msg, sizeof(msg), "must be a number in %s%g, %g]",
+				 open_lo ? "(" : "[", lo, hi);
 		diag_set(d, key, msg);
 		return -EINVAL;
 	}

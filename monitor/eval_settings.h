@@ -60,8 +60,8 @@ int mon_eval_settings_parse(const cJSON *spec, struct mon_eval_settings *out, cJ
 void mon_eval_settings_to_json(const struct mon_eval_settings *e, cJSON *obj);
 
 /* The columns SQL selects a model's settings with, in this order (text results). */
-#define MON_EVAL_SETTINGS_COLUMNS                                                           \
-	"extract(epoch FROM evaluation_period)::int8, extract(epoch FROM lateness)::int8, " \
+#define MON_EVAL_SETTINGS_COLUMNS                                                                  \
+	"extract(epoch FROM evaluation_period)::int8, extract(epoch FROM lateness)::int8, "        \
 	"label_complete, fn_cost, fp_cost"
 
 /* Read the five MON_EVAL_SETTINGS_COLUMNS of row row of r, starting at column col. */

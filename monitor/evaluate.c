@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "monitor/drift_report.h"
 #include "monitor/log.h"
@@ -215,10 +216,10 @@ static size_t group_size(const struct groups *g, uint32_t code)
 struct attr {
 	const char *name;
 	const struct col_dict *dict;
-	size_t ncodes;   /* the dictionary's size when grouped */
+	size_t ncodes; /* the dictionary's size when grouped */
 	size_t nkept;
-	uint32_t *kept;  /* codes, most frequent first */
-	uint8_t *keep;   /* ncodes flags */
+	uint32_t *kept; /* codes, most frequent first */
+	uint8_t *keep;  /* ncodes flags */
 };
 
 struct code_count {
@@ -309,8 +310,9 @@ static void volume_rows(const struct mon_eval_input *in, const struct attr *attr
 		r->value = (double)w->n / in->expected_rows;
 	} else {
 		r->insufficient = 1;
-		cJSON_AddStringToObject(p, "reason", "no expected rate: the reference gives none "
-						     "and no earlier window was evaluated");
+		cJSON_AddStringToObject(p, "reason",
+					"no expected rate: the reference gives none "
+					"and no earlier window was evaluated");
 	}
 	set_params(r, p);
 
@@ -330,8 +332,8 @@ static void volume_rows(const struct mon_eval_input *in, const struct attr *attr
 static void coverage_row(struct mon_eval_rows *out, const char *seg, const char *val,
 			 size_t labeled, size_t n)
 {
-	struct mon_eval_row *r = add_row(out, MON_EVAL_LABEL_COVERAGE, NULL, seg, val, "coverage",
-					 "share");
+	struct mon_eval_row *r =
+		add_row(out, MON_EVAL_LABEL_COVERAGE, NULL, seg, val, "coverage", "share");
 	cJSON *p = cJSON_CreateObject();
 
 	r->value = n ? (double)labeled / (double)n : NAN;
@@ -483,8 +485,8 @@ static int drift_report(const struct col_schema *s, const struct mon_window_dict
 static struct mon_eval_row *drift_metric(struct mon_eval_rows *out, enum mon_eval_scope scope,
 					 const char *feature, const char *seg, const char *val,
 					 const char *metric, const char *method, const cJSON *tst,
-					 const char *value_key, int p, int insufficient,
-					 int64_t n, int64_t n_ref)
+					 const char *value_key, int p, int insufficient, int64_t n,
+					 int64_t n_ref)
 {
 	struct mon_eval_row *r = add_row(out, scope, feature, seg, val, metric, method);
 
@@ -503,11 +505,12 @@ static struct mon_eval_row *drift_metric(struct mon_eval_rows *out, enum mon_eva
 static cJSON *drift_params(int insufficient, const char *why, size_t min_n)
 {
 	cJSON *p = cJSON_CreateObject();
-	char buf[96];
 
 	if (insufficient) {
-		snprintf(buf, sizeof(buf), "fewer than %zu non-missing values in the window or "
-			 "the reference", min_n);
+		char buf[96];
+
+		snprintf(buf, sizeof(buf),
+			 "fewer than %zu non-missing values in window or reference", min_n);
 		cJSON_AddStringToObject(p, "reason", buf);
 	} else if (why) {
 		cJSON_AddStringToObject(p, "reason", why);
@@ -522,8 +525,7 @@ static void drift_rows(const cJSON *rep, size_t nfeat, const char *seg, const ch
 	const cJSON *f;
 	size_t j = 0;
 
-	cJSON_ArrayForEach(f, jget(rep, "features"))
-	{
+	cJSON_ArrayForEach (f, jget(rep, "features")) {
 		int is_score = j++ == nfeat;
 		enum mon_eval_scope scope = is_score ? MON_EVAL_SCORE : MON_EVAL_FEATURE;
 		const char *name = is_score ? NULL : jstr(f, "name");
@@ -547,8 +549,7 @@ static void drift_rows(const cJSON *rep, size_t nfeat, const char *seg, const ch
 				add_num_or_null(p, "dof", jnum(chi, "dof"));
 			cJSON_AddNumberToObject(p, "unseen_categories", nunseen);
 			cJSON *names = cJSON_AddArrayToObject(p, "unseen");
-			cJSON_ArrayForEach(u, unseen)
-			{
+			cJSON_ArrayForEach (u, unseen) {
 				if (k++ == 20)
 					break;
 				cJSON_AddItemToArray(names, cJSON_CreateString(u->valuestring));
@@ -599,8 +600,9 @@ static void mmd_row(const cJSON *m, const struct mon_eval_opts *o, struct mon_ev
 	struct mon_eval_row *r = add_row(out, MON_EVAL_MULTIVARIATE, NULL, NULL, NULL, "mmd",
 					 "mmd2_rbf_permutation");
 	cJSON *p = cJSON_CreateObject();
-	static const char *const copy[] = {"sigma", "permutations", "seed", "max_rows",
-					   "dropped_reference_rows", "dropped_current_rows"};
+	static const char *const copy[] = {
+		"sigma",    "permutations",           "seed",
+		"max_rows", "dropped_reference_rows", "dropped_current_rows"};
 
 	r->n = count_of(nc);
 	r->n_reference = count_of(nr);
@@ -679,18 +681,21 @@ struct group_ctx {
 	const char *status;
 	double fn_cost, fp_cost;
 	const struct mon_eval_opts *o;
+	int no_interval; /* estimate: point values only */
 };
 
 static cJSON *perf_params(const cJSON *g, int insufficient, const struct mon_eval_opts *o)
 {
 	cJSON *p = cJSON_CreateObject();
-	char buf[120];
 
 	add_num_or_null(p, "positives", jnum(g, "positives"));
 	add_num_or_null(p, "negatives", jnum(g, "negatives"));
 	if (insufficient) {
-		snprintf(buf, sizeof(buf), "fewer than %zu labelled rows or fewer than %zu of a "
-			 "class", o->min_n, o->min_class);
+		char buf[120];
+
+		snprintf(buf, sizeof(buf),
+			 "fewer than %zu labelled rows or fewer than %zu of a class", o->min_n,
+			 o->min_class);
 		cJSON_AddStringToObject(p, "reason", buf);
 	}
 	return p;
@@ -760,18 +765,25 @@ static void estimate_group(const struct group_ctx *x, const cJSON *g, const cJSO
 		r = add_row(out, MON_EVAL_ESTIMATE, NULL, seg, val, metric, "cbpe");
 		r->n = n;
 		r->insufficient = ins;
-		add_num_or_null(p, "draws", jnum(par, "draws"));
-		add_num_or_null(p, "seed", jnum(par, "seed"));
+		if (x->no_interval) {
+			cJSON_AddStringToObject(p, "interval",
+						"not computed: the window's labels are complete");
+		} else {
+			add_num_or_null(p, "draws", jnum(par, "draws"));
+			add_num_or_null(p, "seed", jnum(par, "seed"));
+		}
 		if (ins) {
 			snprintf(buf, sizeof(buf), "fewer than %zu rows", x->o->min_n);
 			cJSON_AddStringToObject(p, "reason", buf);
 		} else if (i < NCI) {
 			take_ci(r, jget(g, metric));
+			if (x->no_interval)
+				r->ci_low = r->ci_high = NAN;
 		} else if (i == NCI) {
 			r->value = jnum(g, "prevalence");
 		} else {
-			r->value = cost_of(jget(g, "confusion"), jnum(g, "n"), x->fn_cost,
-					   x->fp_cost);
+			r->value =
+				cost_of(jget(g, "confusion"), jnum(g, "n"), x->fn_cost, x->fp_cost);
 			cJSON_AddNumberToObject(p, "fn_cost", x->fn_cost);
 			cJSON_AddNumberToObject(p, "fp_cost", x->fp_cost);
 		}
@@ -780,19 +792,19 @@ static void estimate_group(const struct group_ctx *x, const cJSON *g, const cJSO
 }
 
 /* The estimate_error rows of one group object of mon_estimate_report with labels. */
-static void error_group(const struct group_ctx *x, const cJSON *g, const char *seg,
-			const char *val, struct mon_eval_rows *out)
+static void error_group(const struct group_ctx *x, const cJSON *g, const char *seg, const char *val,
+			struct mon_eval_rows *out)
 {
 	const cJSON *real = jget(g, "realized"), *err = jget(g, "error");
 	double n = jnum(g, "n"), pos = jnum(real, "positives");
 	int ins = cJSON_IsTrue(jget(g, "insufficient_data")) || !real ||
 		  !(n >= (double)x->o->min_n && pos >= (double)x->o->min_class &&
 		    n - pos >= (double)x->o->min_class);
-	struct mon_eval_row *r;
 	char buf[120];
 
 	for (size_t i = 0; i < NCI; i++) {
 		cJSON *p = cJSON_CreateObject();
+		struct mon_eval_row *r;
 
 		r = add_row(out, MON_EVAL_ESTIMATE_ERROR, NULL, seg, val, ci_metrics[i],
 			    "cbpe_minus_realized");
@@ -800,8 +812,9 @@ static void error_group(const struct group_ctx *x, const cJSON *g, const char *s
 		r->status = x->status;
 		r->insufficient = ins;
 		if (ins) {
-			snprintf(buf, sizeof(buf), "fewer than %zu labelled rows or fewer than %zu "
-				 "of a class", x->o->min_n, x->o->min_class);
+			snprintf(buf, sizeof(buf),
+				 "fewer than %zu labelled rows or fewer than %zu of a class",
+				 x->o->min_n, x->o->min_class);
 			cJSON_AddStringToObject(p, "reason", buf);
 		} else {
 			r->value = jnum(err, ci_metrics[i]);
@@ -815,7 +828,8 @@ static void error_group(const struct group_ctx *x, const cJSON *g, const char *s
 enum group_kind { G_PERF, G_ESTIMATE, G_ERROR };
 
 static void emit_group(const struct group_ctx *x, enum group_kind kind, const cJSON *g,
-		       const cJSON *par, const char *seg, const char *val, struct mon_eval_rows *out)
+		       const cJSON *par, const char *seg, const char *val,
+		       struct mon_eval_rows *out)
 {
 	if (kind == G_PERF)
 		perf_group(x, g, seg, val, out);
@@ -832,8 +846,7 @@ static void report_rows(const struct group_ctx *x, enum group_kind kind, const c
 	const cJSON *par = jget(rep, "parameters"), *g;
 
 	emit_group(x, kind, jget(rep, "overall"), par, NULL, NULL, out);
-	cJSON_ArrayForEach(g, jget(rep, "groups"))
-	{
+	cJSON_ArrayForEach (g, jget(rep, "groups")) {
 		const char *seg = jstr(g, "attribute"), *val = jstr(g, "value");
 
 		if (seg && val)
@@ -874,6 +887,8 @@ static void perf_opts(const struct col_schema *s, const struct mon_eval_opts *o,
  * workers (the caller and threads - 1 more) take them in exec order, costliest first, and
  * their rows are then joined in the tasks' fixed order, so the result does not depend on
  * which thread ran what. */
+#define FINAL_DRAWS 20 /* CBPE draws where only the point estimate is kept */
+
 enum task_kind { T_DRIFT_ALL, T_DRIFT_SEG, T_PERF, T_ESTIMATE, T_ERROR };
 
 struct task {
@@ -892,21 +907,31 @@ struct pool {
 	const struct mon_window *lab;
 	const struct mon_perf_attr *aw, *al;
 	const char *status;
+	int all_labeled;
 	struct task *tasks;
 	size_t *exec;
 	size_t ntasks;
 	atomic_size_t next;
 };
 
+/* CPU seconds of the calling thread. */
+static double thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void run_task(const struct pool *p, struct task *t)
 {
 	const struct mon_eval_input *in = p->in;
 	const struct col_schema *s = in->schema;
-	struct group_ctx x = {MON_EVAL_PERFORMANCE, p->status, in->fn_cost, in->fp_cost, p->o};
+	struct group_ctx x = {MON_EVAL_PERFORMANCE, p->status, in->fn_cost, in->fp_cost, p->o, 0};
 	struct mon_drift_opts dopts;
 	struct mon_perf_opts po;
 	cJSON *rep = NULL;
-	double t0 = mon_now();
+	double t0 = thread_cpu();
 
 	mon_drift_opts_init(&dopts);
 	dopts.permutations = p->o->mmd_permutations;
@@ -933,34 +958,49 @@ static void run_task(const struct pool *p, struct task *t)
 		W = mon_store_window_select(in->win, gw->rows + gw->start[c], group_size(gw, c));
 		t->ret = drift_report(s, in->dicts, R, W, &dopts, &rep);
 		if (!t->ret)
-			drift_rows(rep, s->nfeat, a->name, col_dict_name(a->dict, c), p->o, &t->rows);
+			drift_rows(rep, s->nfeat, a->name, col_dict_name(a->dict, c), p->o,
+				   &t->rows);
 		mon_store_window_free(R);
 		mon_store_window_free(W);
 		break;
 	}
 	case T_PERF:
-		t->ret = mon_perf_report(p->lab->score, p->lab->label, p->lab->n, p->al, s->nseg, &po,
-					 &rep);
+		t->ret = mon_perf_report(p->lab->score, p->lab->label, p->lab->n, p->al, s->nseg,
+					 &po, &rep);
 		if (!t->ret)
 			report_rows(&x, G_PERF, rep, &t->rows);
 		break;
 	case T_ESTIMATE:
-		t->ret = mon_estimate_report(in->cal, in->win->score, NULL, in->win->n, p->aw,
-					     s->nseg, &po, &rep);
+		/* A final window's labels are known: its estimate is kept for the record (and for
+		 * the error) without the interval, whose draws would be most of its cost. The
+		 * point values do not depend on the draws. */
+		if (p->status && !strcmp(p->status, "final")) {
+			x.no_interval = 1;
+			po.draws = FINAL_DRAWS;
+		}
+		/* every row labelled: the error's rows are the estimate's, one pass gives both */
+		t->ret = mon_estimate_report(in->cal, in->win->score,
+					     p->all_labeled ? in->win->label : NULL, in->win->n,
+					     p->aw, s->nseg, &po, &rep);
 		if (!t->ret)
 			report_rows(&x, G_ESTIMATE, rep, &t->rows);
+		if (!t->ret && p->all_labeled) {
+			x.scope = MON_EVAL_ESTIMATE_ERROR;
+			x.no_interval = 0;
+			report_rows(&x, G_ERROR, rep, &t->rows);
+		}
 		break;
 	case T_ERROR:
-		po.draws = 20; /* only the point estimate is used for the error */
+		po.draws = FINAL_DRAWS; /* only the point estimate is used for the error */
 		x.scope = MON_EVAL_ESTIMATE_ERROR;
-		t->ret = mon_estimate_report(in->cal, p->lab->score, p->lab->label, p->lab->n, p->al,
-					     s->nseg, &po, &rep);
+		t->ret = mon_estimate_report(in->cal, p->lab->score, p->lab->label, p->lab->n,
+					     p->al, s->nseg, &po, &rep);
 		if (!t->ret)
 			report_rows(&x, G_ERROR, rep, &t->rows);
 		break;
 	}
 	cJSON_Delete(rep);
-	t->t = mon_now() - t0;
+	t->t = thread_cpu() - t0;
 }
 
 static void *worker(void *arg)
@@ -973,8 +1013,7 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static struct task *add_task(struct task *tasks, size_t *n, enum task_kind kind, size_t k,
-			     size_t i)
+static struct task *add_task(struct task *tasks, size_t *n, enum task_kind kind, size_t k, size_t i)
 {
 	struct task *t = &tasks[(*n)++];
 
@@ -1064,7 +1103,7 @@ int mon_evaluate(const struct mon_eval_input *in, const struct mon_eval_opts *o,
 		add_task(tasks, &p.ntasks, T_PERF, 0, 0);
 	if (in->cal) {
 		add_task(tasks, &p.ntasks, T_ESTIMATE, 0, 0);
-		if (lab)
+		if (lab && lab->n < w->n)
 			add_task(tasks, &p.ntasks, T_ERROR, 0, 0);
 	}
 	{
@@ -1088,6 +1127,7 @@ int mon_evaluate(const struct mon_eval_input *in, const struct mon_eval_opts *o,
 	p.aw = aw;
 	p.al = al;
 	p.status = mon_evaluate_status(w->labeled, w->n, in->label_complete);
+	p.all_labeled = w->labeled == w->n;
 	p.tasks = tasks;
 	atomic_init(&p.next, 0);
 	for (int i = 1; i < o->threads && i < MON_EVAL_MAX_THREADS && (size_t)i < p.ntasks; i++) {
@@ -1154,7 +1194,7 @@ int mon_evaluate_reference(const struct col_schema *s, const struct mon_window_d
 	struct attr *attrs = mon_xcalloc(nseg ? nseg : 1, sizeof(*attrs));
 	struct mon_perf_attr *al = mon_xcalloc(nseg ? nseg : 1, sizeof(*al));
 	uint32_t **cl = mon_xcalloc(nseg ? nseg : 1, sizeof(*cl));
-	struct group_ctx x = {MON_EVAL_PERFORMANCE, NULL, fn_cost, fp_cost, o};
+	struct group_ctx x = {MON_EVAL_PERFORMANCE, NULL, fn_cost, fp_cost, o, 0};
 	struct mon_perf_opts po;
 	cJSON *rep = NULL;
 	int ret = 0;

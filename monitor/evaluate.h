@@ -28,7 +28,9 @@
  *                   either class; status provisional or final
  *   estimate        CBPE sensitivity, specificity, ppv, npv, auroc (with intervals),
  *                   prevalence and cost over all the window's rows, calibrated on the
- *                   reference's labelled rows; insufficient below min_n rows
+ *                   reference's labelled rows; insufficient below min_n rows. Once the
+ *                   window is final the interval is left out (its draws would be most of
+ *                   the cost, and the labels are known): the point values stay.
  *   estimate_error  once there are labels: CBPE estimate minus realised value of
  *                   sensitivity, specificity, ppv, npv, auroc over the labelled rows (both
  *                   in the parameters); status as performance
@@ -73,21 +75,21 @@ const char *mon_eval_scope_name(enum mon_eval_scope s);
 struct mon_eval_row {
 	enum mon_eval_scope scope;
 	char *feature;
-	char *segment;       /* attribute name; NULL: all data */
+	char *segment; /* attribute name; NULL: all data */
 	char *segment_value;
 	char *metric;
 	double value, ci_low, ci_high, p_value, q_value;
 	int64_t n, n_reference;
 	char *method;
-	const char *status;  /* "provisional", "final" or NULL (static) */
+	const char *status; /* "provisional", "final" or NULL (static) */
 	int insufficient;
-	char *parameters;    /* a JSON object's text, never NULL */
+	char *parameters; /* a JSON object's text, never NULL */
 };
 
 struct mon_eval_rows {
 	size_t n, cap;
 	struct mon_eval_row *v;
-	/* seconds of work (summed over the workers), for the log and the benchmark */
+	/* CPU seconds of each part (summed over the workers), for the log and the benchmark */
 	double t_drift, t_performance, t_estimate;
 };
 
@@ -118,8 +120,8 @@ struct mon_eval_input {
 	const struct mon_window *ref;         /* idem; NULL: no active reference */
 	const struct stats_isotonic *cal;     /* fitted on ref's labelled rows; NULL: none */
 	double label_complete, fn_cost, fp_cost;
-	double expected_rows;                 /* the reference's rate per window; NaN: unknown */
-	const char *volume_basis;             /* how expected_rows was found, for parameters */
+	double expected_rows;     /* the reference's rate per window; NaN: unknown */
+	const char *volume_basis; /* how expected_rows was found, for parameters */
 };
 
 /* The status of a window with labeled of n rows labelled: "final" when labeled / n >=

@@ -24,7 +24,10 @@ struct mon_buf {
 	size_t len, cap;
 };
 
-#define MON_BUF_INIT {NULL, 0, 0}
+#define MON_BUF_INIT                                                                               \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 void mon_buf_init(struct mon_buf *b);
 void mon_buf_fini(struct mon_buf *b); /* frees the bytes; b may be reused after init */

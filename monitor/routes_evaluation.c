@@ -107,8 +107,9 @@ static int begin(struct ctx *x)
 		x->c = NULL;
 		return -1;
 	}
-	r = PQexecParams(x->c, "SELECT id, " MON_EVAL_SETTINGS_COLUMNS " FROM models WHERE name = $1",
-			 1, NULL, params, NULL, NULL, 0);
+	r = PQexecParams(x->c,
+			 "SELECT id, " MON_EVAL_SETTINGS_COLUMNS " FROM models WHERE name = $1", 1,
+			 NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		db_failed(x, r, "could not read a model");
 		ret = -1;
@@ -128,10 +129,10 @@ static int begin(struct ctx *x)
 static void finish(struct ctx *x, const char *action, cJSON *doc)
 {
 	const char *model = x->req->params[0];
-	int ret;
 
 	if (action && x->c && doc && !x->failed) {
-		ret = mon_audit_request(x->c, x->req, action, model, "ok", x->detail);
+		int ret = mon_audit_request(x->c, x->req, action, model, "ok", x->detail);
+
 		if (ret) {
 			cJSON_Delete(doc);
 			doc = NULL;
@@ -144,7 +145,8 @@ static void finish(struct ctx *x, const char *action, cJSON *doc)
 		}
 	} else if (action && x->c && x->outcome && !x->failed) {
 		if (mon_audit_request(x->c, x->req, action, model, x->outcome, x->detail))
-			log_warn(LOG_PREFIX "could not record a refused %s in the audit log", action);
+			log_warn(LOG_PREFIX "could not record a refused %s in the audit log",
+				 action);
 	}
 	if (x->c)
 		mon_server_db_put(x->req, x->c, x->failed);
@@ -183,9 +185,20 @@ static void add_time(cJSON *o, const char *key, const PGresult *r, int i, int co
 	cJSON_AddStringToObject(o, key, ts);
 }
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::int8"
-
 /* --- windows --------------------------------------------------------------------------- */
+
+/* Times are read as microseconds since the epoch and written as RFC 3339. */
+static const char windows_sql[] =
+	"SELECT id, (extract(epoch FROM start_at) * 1000000)::int8, "
+	"(extract(epoch FROM end_at) * 1000000)::int8, state, evaluations, "
+	"(extract(epoch FROM evaluated_at) * 1000000)::int8, rows_at_eval, labels_at_eval, "
+	"reference_id, duration_ms, needs_reeval, "
+	"claimed_by IS NOT NULL AND claimed_until > now(), failures, last_error "
+	"FROM windows WHERE model_id = $1::int8 "
+	"AND ($2::timestamptz IS NULL OR start_at >= $2::timestamptz) "
+	"AND ($3::timestamptz IS NULL OR start_at < $3::timestamptz) "
+	"AND ($4::text IS NULL OR state = $4) "
+	"ORDER BY start_at LIMIT $5::int8 + 1";
 
 void mon_api_windows_get(struct mon_http_req *req, struct mon_http_resp *resp)
 {
@@ -211,16 +224,7 @@ void mon_api_windows_get(struct mon_http_req *req, struct mon_http_resp *resp)
 	params[0] = x.model_id;
 	params[3] = state;
 	params[4] = limit;
-	r = PQexecParams(x.c,
-			 "SELECT id, " US("start_at") ", " US("end_at") ", state, evaluations, "
-			 US("evaluated_at") ", rows_at_eval, labels_at_eval, reference_id, "
-			 "duration_ms, needs_reeval, claimed_by IS NOT NULL AND claimed_until > now(), "
-			 "failures, last_error FROM windows WHERE model_id = $1::int8 "
-			 "AND ($2::timestamptz IS NULL OR start_at >= $2::timestamptz) "
-			 "AND ($3::timestamptz IS NULL OR start_at < $3::timestamptz) "
-			 "AND ($4::text IS NULL OR state = $4) "
-			 "ORDER BY start_at LIMIT $5::int8 + 1",
-			 5, NULL, params, NULL, NULL, 0);
+	r = PQexecParams(x.c, windows_sql, 5, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		db_failed(&x, r, "could not list windows");
 		goto out;
@@ -294,7 +298,8 @@ static int q_metrics(struct ctx *x, struct mon_buf *b, const char **out)
 			continue;
 		}
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) {
-			bad_param(x, "metric", "metric must be a comma-separated list of metric "
+			bad_param(x, "metric",
+				  "metric must be a comma-separated list of metric "
 				  "names such as psi,ks,sensitivity");
 			return -EINVAL;
 		}
@@ -305,9 +310,28 @@ static int q_metrics(struct ctx *x, struct mon_buf *b, const char **out)
 	return 0;
 }
 
-static const char *const scopes[] = {"feature", "score", "multivariate", "performance",
-				     "estimate", "estimate_error", "volume", "missing",
-				     "label_coverage"};
+static const char results_sql[] =
+	"SELECT r.window_id, (extract(epoch FROM w.start_at) * 1000000)::int8, "
+	"(extract(epoch FROM w.end_at) * 1000000)::int8, r.scope, r.feature, r.segment, "
+	"r.segment_value, r.metric, r.value, r.ci_low, r.ci_high, r.p_value, r.q_value, r.n, "
+	"r.n_reference, r.method, r.status, r.insufficient, r.parameters::text, "
+	"(extract(epoch FROM r.computed_at) * 1000000)::int8 "
+	"FROM results r JOIN windows w ON w.id = r.window_id "
+	"WHERE r.model_id = $1::int8 AND w.model_id = $1::int8 "
+	"AND ($2::timestamptz IS NULL OR w.start_at >= $2::timestamptz) "
+	"AND ($3::timestamptz IS NULL OR w.start_at < $3::timestamptz) "
+	"AND ($4::text[] IS NULL OR r.metric = ANY($4::text[])) "
+	"AND ($5::text IS NULL OR ($5 = '' AND r.segment IS NULL) OR r.segment = $5) "
+	"AND ($6::text IS NULL OR r.segment_value = $6) "
+	"AND ($7::text IS NULL OR r.scope = $7) "
+	"AND ($8::text IS NULL OR r.feature = $8) "
+	"AND ($9::int8 IS NULL OR r.window_id = $9::int8) "
+	"AND ($10::text IS NULL OR r.status = $10) "
+	"ORDER BY w.start_at, r.window_id, r.id LIMIT $11::int8 + 1";
+
+static const char *const scopes[] = {"feature",     "score",    "multivariate",
+				     "performance", "estimate", "estimate_error",
+				     "volume",      "missing",  "label_coverage"};
 
 void mon_api_results_get(struct mon_http_req *req, struct mon_http_resp *resp)
 {
@@ -327,15 +351,15 @@ void mon_api_results_get(struct mon_http_req *req, struct mon_http_resp *resp)
 	x.detail = cJSON_CreateObject();
 	if (begin(&x) || q_time(&x, "from", fbuf, &params[1]) ||
 	    q_time(&x, "to", tbuf, &params[2]) ||
-	    q_limit(&x, 10000, 100000, limit, sizeof(limit)) ||
-	    q_metrics(&x, &metrics, &params[3]))
+	    q_limit(&x, 10000, 100000, limit, sizeof(limit)) || q_metrics(&x, &metrics, &params[3]))
 		goto out;
 	scope = mon_http_query(req, "scope");
 	ok = !scope;
 	for (size_t i = 0; scope && i < sizeof(scopes) / sizeof(scopes[0]); i++)
 		ok |= !strcmp(scope, scopes[i]);
 	if (!ok) {
-		bad_param(&x, "scope", "scope must be one of feature, score, multivariate, "
+		bad_param(&x, "scope",
+			  "scope must be one of feature, score, multivariate, "
 			  "performance, estimate, estimate_error, volume, missing, label_coverage");
 		goto out;
 	}
@@ -370,24 +394,7 @@ void mon_api_results_get(struct mon_http_req *req, struct mon_http_resp *resp)
 		cJSON_AddStringToObject(x.detail, "from", mon_http_query(req, "from"));
 	if (params[2])
 		cJSON_AddStringToObject(x.detail, "to", mon_http_query(req, "to"));
-	r = PQexecParams(x.c,
-			 "SELECT r.window_id, " US("w.start_at") ", " US("w.end_at") ", r.scope, "
-			 "r.feature, r.segment, r.segment_value, r.metric, r.value, r.ci_low, "
-			 "r.ci_high, r.p_value, r.q_value, r.n, r.n_reference, r.method, r.status, "
-			 "r.insufficient, r.parameters::text, " US("r.computed_at") " "
-			 "FROM results r JOIN windows w ON w.id = r.window_id "
-			 "WHERE r.model_id = $1::int8 AND w.model_id = $1::int8 "
-			 "AND ($2::timestamptz IS NULL OR w.start_at >= $2::timestamptz) "
-			 "AND ($3::timestamptz IS NULL OR w.start_at < $3::timestamptz) "
-			 "AND ($4::text[] IS NULL OR r.metric = ANY($4::text[])) "
-			 "AND ($5::text IS NULL OR ($5 = '' AND r.segment IS NULL) OR r.segment = $5) "
-			 "AND ($6::text IS NULL OR r.segment_value = $6) "
-			 "AND ($7::text IS NULL OR r.scope = $7) "
-			 "AND ($8::text IS NULL OR r.feature = $8) "
-			 "AND ($9::int8 IS NULL OR r.window_id = $9::int8) "
-			 "AND ($10::text IS NULL OR r.status = $10) "
-			 "ORDER BY w.start_at, r.window_id, r.id LIMIT $11::int8 + 1",
-			 11, NULL, params, NULL, NULL, 0);
+	r = PQexecParams(x.c, results_sql, 11, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		db_failed(&x, r, "could not read results");
 		goto out;
@@ -406,8 +413,8 @@ void mon_api_results_get(struct mon_http_req *req, struct mon_http_resp *resp)
 		cJSON_AddNullToObject(doc, "to");
 	arr = cJSON_AddArrayToObject(doc, "results");
 	for (long i = 0; i < n && i < lim; i++) {
-		static const char *const nums[] = {"value", "ci_low", "ci_high", "p_value",
-						   "q_value", "n", "n_reference"};
+		static const char *const nums[] = {"value",   "ci_low", "ci_high",    "p_value",
+						   "q_value", "n",      "n_reference"};
 		cJSON *o = cJSON_CreateObject(), *par;
 		int ii = (int)i;
 

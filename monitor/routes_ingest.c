@@ -43,8 +43,7 @@ static void store_failed(struct mon_http_req *req, struct mon_http_resp *resp, i
 }
 
 /* ?atomic=true|false|1|0, else dflt. Returns 0, or -EINVAL with resp filled. */
-static int atomic_param(struct mon_http_req *req, struct mon_http_resp *resp, int dflt,
-			int *atomic)
+static int atomic_param(struct mon_http_req *req, struct mon_http_resp *resp, int dflt, int *atomic)
 {
 	const char *a = mon_http_query(req, "atomic");
 
@@ -111,12 +110,14 @@ static void atomic_rejected(struct mon_http_resp *resp, const struct col_batch *
 	cJSON_AddStringToObject(doc, "title", "Unprocessable Content");
 	cJSON_AddNumberToObject(doc, "status", 422);
 	if (b->nerr)
-		cJSON_AddStringToObject(doc, "detail",
-					"a record was rejected and the batch is atomic: nothing was stored");
+		cJSON_AddStringToObject(
+			doc, "detail",
+			"a record was rejected and the batch is atomic: nothing was stored");
 	else
-		cJSON_AddStringToObject(doc, "detail",
-					"an id is stored with other content and the batch is atomic: "
-					"nothing was stored");
+		cJSON_AddStringToObject(
+			doc, "detail",
+			"an id is stored with other content and the batch is atomic: "
+			"nothing was stored");
 	cJSON_AddStringToObject(doc, "pointer", pointer);
 	add_outcome(doc, b, 0);
 	mon_http_json(resp, 422, doc);
@@ -137,7 +138,8 @@ static int parse_body(struct mon_http_req *req, struct mon_http_resp *resp,
 	if (col_batch_format(req->content_type, &fmt)) {
 		mon_http_problem(resp, 415, "unsupported-media-type", NULL,
 				 "the body must be application/json, application/x-ndjson or "
-				 "text/csv, not \"%.64s\"", req->content_type);
+				 "text/csv, not \"%.64s\"",
+				 req->content_type);
 		return -EINVAL;
 	}
 	col_batch_limits_default(&lim);
@@ -173,7 +175,8 @@ static void ingest(struct mon_http_req *req, struct mon_http_resp *resp, enum co
 	if (col_batch_format(req->content_type, &fmt)) {
 		mon_http_problem(resp, 415, "unsupported-media-type", NULL,
 				 "the body must be application/json, application/x-ndjson or "
-				 "text/csv, not \"%.64s\"", req->content_type);
+				 "text/csv, not \"%.64s\"",
+				 req->content_type);
 		return;
 	}
 	if (atomic_param(req, resp, 0, &atomic))
@@ -206,8 +209,9 @@ static void ingest(struct mon_http_req *req, struct mon_http_resp *resp, enum co
 		mon_store_model_forget(m->schema->name);
 	if (ret) {
 		failed = ret == -EAGAIN || ret == -EIO;
-		store_failed(req, resp, ret, kind == COL_BATCH_LABELS ? "could not store the labels"
-								       : "could not store the predictions");
+		store_failed(req, resp, ret,
+			     kind == COL_BATCH_LABELS ? "could not store the labels"
+						      : "could not store the predictions");
 		goto out;
 	}
 	count(req, m, what, res.accepted, b->nerr + res.conflicts);
@@ -291,7 +295,8 @@ static int range_of(struct mon_http_req *req, struct mon_http_resp *resp, int64_
 		goto out;
 	}
 	if (*from < 0) {
-		mon_http_problem(resp, 422, "invalid-field", "/from", "before 1970-01-01T00:00:00Z");
+		mon_http_problem(resp, 422, "invalid-field", "/from",
+				 "before 1970-01-01T00:00:00Z");
 		goto out;
 	}
 	ret = 0;
@@ -365,9 +370,11 @@ void mon_api_references_post(struct mon_http_req *req, struct mon_http_resp *res
 	doc = cJSON_CreateObject();
 	cJSON_AddItemToObject(doc, "reference", ref);
 	if (b) {
-		add_outcome(doc, b, (size_t)cJSON_GetNumberValue(
-					    cJSON_GetObjectItemCaseSensitive(ref, "rows")));
-		count(req, m, "reference", b->nrec - b->ndup - b->nconflict, b->nerr + b->nconflict);
+		add_outcome(doc, b,
+			    (size_t)cJSON_GetNumberValue(
+				    cJSON_GetObjectItemCaseSensitive(ref, "rows")));
+		count(req, m, "reference", b->nrec - b->ndup - b->nconflict,
+		      b->nerr + b->nconflict);
 	}
 	ref = NULL;
 	mon_http_json(resp, 201, doc);

@@ -85,8 +85,9 @@ void mon_api_model_create(struct mon_http_req *req, struct mon_http_resp *resp)
 		cJSON_AddStringToObject(doc, "type", "https://vigil.invalid/problems/conflict");
 		cJSON_AddStringToObject(doc, "title", "Conflict");
 		cJSON_AddNumberToObject(doc, "status", 409);
-		cJSON_AddStringToObject(doc, "detail",
-					"a model with this name is registered with a different schema");
+		cJSON_AddStringToObject(
+			doc, "detail",
+			"a model with this name is registered with a different schema");
 		cJSON_AddStringToObject(doc, "pointer", "/name");
 		cJSON_AddItemToObject(doc, "model", model);
 		model = NULL;

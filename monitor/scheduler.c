@@ -24,17 +24,17 @@
 #include <unistd.h>
 
 #include "monitor/alert.h"
-#include "monitor/evaluate.h"
 #include "monitor/eval_settings.h"
+#include "monitor/evaluate.h"
 #include "monitor/log.h"
 #include "monitor/pgtext.h"
 #include "monitor/store_models.h"
 #include "monitor/store_window.h"
 
 #define LOG_PREFIX "scheduler: "
-#define BACKOFF_BASE_S 10
-#define BACKOFF_MAX_S 3600
-#define VOLUME_HISTORY 7 /* earlier windows averaged for an uploaded reference's rate */
+#define BACKOFF_BASE_S "10"  /* seconds, as SQL text: 10 s doubling ... */
+#define BACKOFF_MAX_S "3600" /* ... up to an hour */
+#define VOLUME_HISTORY 7     /* earlier windows averaged for an uploaded reference's rate */
 #define COPY_CHUNK (1 << 20)
 
 /* --- database helpers ------------------------------------------------------------------- */
@@ -115,9 +115,9 @@ static int copy_in(PGconn *c, const char *sql, const struct mon_buf *data, const
 /* --- run state ------------------------------------------------------------------------------ */
 
 static struct {
-	double next_cycle;   /* mon_now() after which to materialise and drain again */
-	char owner[160];     /* host:pid:start, this process's claims' prefix */
-	uint64_t claims;     /* claims taken, for unique claim names */
+	double next_cycle; /* mon_now() after which to materialise and drain again */
+	char owner[160];   /* host:pid:start, this process's claims' prefix */
+	uint64_t claims;   /* claims taken, for unique claim names */
 } sched;
 
 /* The test clock (VIGIL_TEST_NOW) in PostgreSQL's input form, or NULL for now(). */
@@ -208,7 +208,8 @@ static int cycle(PGconn *c, const struct mon_cfg *cfg)
 		return ret;
 	if (strcmp(PQcmdTuples(r), "0"))
 		log_info(LOG_PREFIX "%s evaluated windows received labels or predictions; they "
-			 "will be evaluated again", PQcmdTuples(r));
+				    "will be evaluated again",
+			 PQcmdTuples(r));
 	PQclear(r);
 	return 0;
 }
@@ -220,10 +221,13 @@ struct job {
 	char model[COL_NAME_MAX + 1];
 	int64_t start_us, end_us;
 	struct mon_eval_settings es;
-	int reeval;       /* evaluated before */
-	char claim[200];  /* claimed_by */
+	int reeval;      /* evaluated before */
+	char claim[200]; /* claimed_by */
 };
 
+/* The oldest claimable window (unformatted: clang-format would split the lines around the
+ * macro). */
+/* clang-format off */
 static const char claim_sql[] =
 	"SELECT w.id, w.model_id, m.name, (extract(epoch FROM w.start_at) * 1000000)::int8, "
 	"(extract(epoch FROM w.end_at) * 1000000)::int8, w.evaluations > 0, "
@@ -232,6 +236,7 @@ static const char claim_sql[] =
 	"WHERE (w.state = 'due' OR w.needs_reeval OR w.claimed_until IS NOT NULL) "
 	"AND (w.claimed_until IS NULL OR w.claimed_until < now()) AND w.state <> 'open' "
 	"ORDER BY w.start_at, w.id LIMIT 1 FOR UPDATE OF w SKIP LOCKED";
+/* clang-format on */
 
 /* Claim one window. Returns 1 with *j filled, 0 when there is none, or a negative errno. */
 static int claim(PGconn *c, const struct mon_cfg *cfg, struct job *j)
@@ -284,9 +289,10 @@ static void release_failed(PGconn *c, const struct job *j, const char *why)
 
 	snprintf(id, sizeof(id), "%" PRId64, j->window_id);
 	if (command(c,
-		    "UPDATE windows SET claimed_by = NULL, claimed_until = now() + "
-		    "least(" "3600" ", 10 * power(2, least(failures, 20))) * interval '1 second', "
-		    "failures = failures + 1, last_error = $3 WHERE id = $1::int8 AND claimed_by = $2",
+		    "UPDATE windows SET claimed_by = NULL, failures = failures + 1, "
+		    "last_error = $3, claimed_until = now() + interval '1 second' * "
+		    "least(" BACKOFF_MAX_S ", " BACKOFF_BASE_S " * power(2, least(failures, 20))) "
+		    "WHERE id = $1::int8 AND claimed_by = $2",
 		    3, params, "could not release a window"))
 		log_warn(LOG_PREFIX "window %" PRId64 " stays claimed until its lease runs out",
 			 j->window_id);
@@ -295,14 +301,14 @@ static void release_failed(PGconn *c, const struct job *j, const char *why)
 /* --- the reference, kept for the run ----------------------------------------------------- */
 
 struct cache {
-	int64_t model_id;             /* 0: empty */
+	int64_t model_id; /* 0: empty */
 	struct mon_model *m;
 	int have_ref;
 	struct mon_window_ref rref;
 	struct mon_window_dicts dicts;
 	int have_dicts;
-	struct mon_window *ref;       /* with features; NULL without a reference */
-	struct stats_isotonic *cal;   /* NULL: no labelled reference row */
+	struct mon_window *ref;     /* with features; NULL without a reference */
+	struct stats_isotonic *cal; /* NULL: no labelled reference row */
 	size_t ref_labeled;
 };
 
@@ -353,9 +359,10 @@ static int reference_metrics(PGconn *c, const struct cache *k, const struct job 
 
 	snprintf(id, sizeof(id), "%" PRId64, k->rref.id);
 	snprintf(lab, sizeof(lab), "%zu", k->ref_labeled);
-	ret = run(c, "SELECT 1 FROM reference_metrics WHERE reference_id = $1::int8 AND "
-		  "labeled_rows = $2::int8 LIMIT 1", 2, params, PGRES_TUPLES_OK,
-		  "could not read reference metrics", &r);
+	ret = run(c,
+		  "SELECT 1 FROM reference_metrics WHERE reference_id = $1::int8 AND "
+		  "labeled_rows = $2::int8 LIMIT 1",
+		  2, params, PGRES_TUPLES_OK, "could not read reference metrics", &r);
 	if (ret)
 		return ret;
 	if (PQntuples(r) == 1) {
@@ -401,15 +408,17 @@ static int reference_metrics(PGconn *c, const struct cache *k, const struct job 
 		ret = command(c, "DELETE FROM reference_metrics WHERE reference_id = $1::int8", 1,
 			      params, "could not replace reference metrics");
 	if (!ret && b.len)
-		ret = copy_in(c,
-			      "COPY reference_metrics (reference_id, segment, segment_value, metric, "
-			      "value, ci_low, ci_high, n, method, insufficient, labeled_rows) FROM STDIN",
-			      &b, "could not write reference metrics");
+		ret = copy_in(
+			c,
+			"COPY reference_metrics (reference_id, segment, segment_value, metric, "
+			"value, ci_low, ci_high, n, method, insufficient, labeled_rows) FROM STDIN",
+			&b, "could not write reference metrics");
 	if (!ret)
 		ret = command(c, "COMMIT", 0, NULL, "could not commit reference metrics");
 	if (!ret)
 		log_info(LOG_PREFIX "reference %" PRId64 " of model %s: %zu baseline metrics over "
-			 "%zu labelled rows", k->rref.id, j->model, rows.n, k->ref_labeled);
+				    "%zu labelled rows",
+			 k->rref.id, j->model, rows.n, k->ref_labeled);
 out:
 	rollback(c);
 	mon_buf_fini(&b);
@@ -429,7 +438,7 @@ static int cache_load(PGconn *c, const struct mon_cfg *cfg, struct cache *k, con
 	if (ret && ret != -ENOENT)
 		return ret;
 	have_ref = ret == 0;
-	if (k->model_id == j->model_id && k->have_ref == have_ref &&
+	if (k->m && k->model_id == j->model_id && k->have_ref == have_ref &&
 	    (!have_ref || k->rref.id == rref.id))
 		return 0;
 	cache_clear(k);
@@ -486,8 +495,9 @@ static int cache_load(PGconn *c, const struct mon_cfg *cfg, struct cache *k, con
 	if (ret == -EAGAIN)
 		goto fail;
 	if (ret)
-		log_warn(LOG_PREFIX "reference %" PRId64 " of model %s: its baseline metrics were "
-			 "not stored", rref.id, j->model);
+		log_warn(LOG_PREFIX "reference %" PRId64
+				    " of model %s: baseline metrics not stored",
+			 rref.id, j->model);
 	return 0;
 fail:
 	cache_clear(k);
@@ -517,9 +527,10 @@ static int expected_rows(PGconn *c, const struct cache *k, const struct job *j, 
 	col_ts_format(j->start_us, 1, start);
 	snprintf(span, sizeof(span), "%lld", (long long)(j->es.period_s * VOLUME_HISTORY));
 	ret = run(c,
-		  "SELECT avg(r.value), count(*) FROM windows w JOIN results r ON r.model_id = "
-		  "w.model_id AND r.window_id = w.id WHERE w.model_id = $1::int8 AND w.start_at < "
-		  "$2::timestamptz AND w.start_at >= $2::timestamptz - $3::int8 * interval '1 second' "
+		  "SELECT avg(r.value), count(*) FROM windows w "
+		  "JOIN results r ON r.model_id = w.model_id AND r.window_id = w.id "
+		  "WHERE w.model_id = $1::int8 AND w.start_at < $2::timestamptz "
+		  "AND w.start_at >= $2::timestamptz - $3::int8 * interval '1 second' "
 		  "AND w.evaluations > 0 AND r.scope = 'volume' AND r.metric = 'count' "
 		  "AND r.segment IS NULL",
 		  3, params, PGRES_TUPLES_OK, "could not read earlier windows", &r);
@@ -575,8 +586,8 @@ static void copy_row(struct mon_buf *b, const char *model, const char *window,
 
 /* Replace the window's results and mark it done, if the claim is still ours. Returns 0,
  * -ESTALE when it is not, or a negative errno. */
-static int commit(PGconn *c, const struct job *j, const struct cache *k,
-		  const struct mon_window *w, const struct mon_eval_rows *rows, double t0)
+static int commit(PGconn *c, const struct job *j, const struct cache *k, const struct mon_window *w,
+		  const struct mon_eval_rows *rows, double t0)
 {
 	char id[24], model[24], nrows[24], nlab[24], ref[24], ms[40];
 	const char *params[6] = {id, nrows, nlab, k->have_ref ? ref : NULL, j->claim, NULL};
@@ -688,22 +699,25 @@ static int evaluate(PGconn *c, const struct mon_cfg *cfg, struct cache *k, const
 	col_ts_format(j->start_us, 0, from);
 	if (ret == -ESTALE) {
 		log_warn(LOG_PREFIX "window %s of model %s: the claim ran out and another process "
-			 "took it; this evaluation is dropped", from, j->model);
+				    "took it; this evaluation is dropped",
+			 from, j->model);
 		ret = 0;
 		goto out;
 	}
 	if (ret == -EAGAIN)
 		goto out;
 	if (ret) {
-		log_err(LOG_PREFIX "window %s of model %s: %s (%s)", from, j->model,
-			why ? why : "could not store the results", strerror(-ret));
+		log_err(LOG_PREFIX "window %s of model %s: %s%s%s%s; trying again later", from,
+			j->model, why ? why : "could not store the results",
+			ret == -E2BIG ? "" : " (", ret == -E2BIG ? "" : strerror(-ret),
+			ret == -E2BIG ? "" : ")");
 		release_failed(c, j, why ? why : "could not store the results");
 		ret = 0;
 		goto out;
 	}
 	log_info(LOG_PREFIX "%s window %s of model %s: %zu predictions, %zu labelled, %zu results "
-		 "in %.3f s (reference %.3f, load %.3f, drift %.3f, performance %.3f, estimate %.3f, "
-		 "write %.3f)",
+			    "in %.3f s (reference %.3f, load %.3f, drift %.3f, performance %.3f, "
+			    "estimate %.3f, write %.3f)",
 		 j->reeval ? "re-evaluated" : "evaluated", from, j->model, w->n, w->labeled, rows.n,
 		 mon_now() - t0, t_ref, t_load - t_ref, rows.t_drift, rows.t_performance,
 		 rows.t_estimate, mon_now() - t0 - t_load - t_comp);

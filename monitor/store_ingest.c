@@ -2,8 +2,8 @@
  * monitor/store_ingest.c - writing predictions, labels and references, one transaction a batch
  *
  * A batch costs a constant number of round trips whatever its size:
- *   BEGIN; SET LOCAL synchronous_commit TO on
- *   SELECT 1 FROM models WHERE id = $1 FOR KEY SHARE   (sql/0002_ingest.sql says why)
+ *   BEGIN
+ *   SELECT set_config(...) FROM models WHERE id = $1 FOR KEY SHARE     (see begin_model)
  *   INSERT INTO prediction_ids SELECT ... FROM unnest($ids, $ts, $digests)
  *          WHERE (the id is not stored: one index probe) RETURNING client_id
  *   [only when some id was stored already: one SELECT naming those whose digest differs]
@@ -46,7 +46,7 @@
 #define EPOCH_YEAR 1970
 #define LAST_YEAR 2199 /* the partition cache covers 1970-01 .. 2199-12 */
 #define MONTHS ((LAST_YEAR - EPOCH_YEAR + 1) * 12)
-#define RETRY_TX (-EDEADLK)   /* deadlock or serialization failure: run the batch again */
+#define RETRY_TX (-EDEADLK)    /* deadlock or serialization failure: run the batch again */
 #define NO_PARTITION (-ERANGE) /* a row found no partition: re-create, run again */
 #define UNIQUE_RACE (-EBUSY)   /* another transaction stored one of our ids: run again, safely */
 
@@ -77,8 +77,7 @@ static int db_error(PGconn *c, const PGresult *r, const char *what)
 	return -EIO;
 }
 
-static int command(PGconn *c, const char *sql, int n, const char *const *params,
-		   const char *what)
+static int command(PGconn *c, const char *sql, int n, const char *const *params, const char *what)
 {
 	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
 	int ret = 0;
@@ -99,19 +98,27 @@ static int begin(PGconn *c)
 	return ret;
 }
 
-/* begin() and a key-share lock on the model's row: what a foreign key to models takes for
- * every inserted row (sql/0002_ingest.sql), taken once for the batch. -ENOENT when the
- * model is gone. */
+/* BEGIN, then in one statement: synchronous_commit on; the plan shape every lookup of
+ * stored ids needs (index probes: with statistics taken while a model was small, the
+ * planner would otherwise scan or hash the whole table once per batch, or once per row);
+ * and a key-share lock on the model's row, what a foreign key to models takes for every
+ * inserted row (sql/0002_ingest.sql), taken once for the batch. The settings end with the
+ * transaction. -ENOENT when the model is gone. */
 static int begin_model(PGconn *c, const char *model)
 {
 	const char *params[1] = {model};
 	PGresult *r;
-	int ret = begin(c);
+	int ret = command(c, "BEGIN", 0, NULL, "could not begin a transaction");
 
 	if (ret)
 		return ret;
-	r = PQexecParams(c, "SELECT 1 FROM models WHERE id = $1::int8 FOR KEY SHARE", 1, NULL,
-			 params, NULL, NULL, 0);
+	r = PQexecParams(c,
+			 "SELECT set_config('synchronous_commit', 'on', true), "
+			 "set_config('enable_seqscan', 'off', true), "
+			 "set_config('enable_hashjoin', 'off', true), "
+			 "set_config('enable_mergejoin', 'off', true) "
+			 "FROM models WHERE id = $1::int8 FOR KEY SHARE",
+			 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		ret = db_error(c, r, "could not lock the model");
 	else if (PQntuples(r) == 0)
@@ -227,6 +234,9 @@ static int partition_name_ok(const char *name)
 	return 1;
 }
 
+static const char partition_lock_sql[] =
+	"SELECT pg_advisory_xact_lock(" MON_LOCK_CLASS_SQL ", " MON_LOCK_PARTITION_SQL ")";
+
 /* Create the partition of month m (index since 1970-01) unless it exists. */
 static int ensure_month(PGconn *c, long m)
 {
@@ -250,8 +260,7 @@ static int ensure_month(PGconn *c, long m)
 	ret = command(c, "BEGIN", 0, NULL, "could not begin a transaction");
 	if (ret)
 		return ret;
-	ret = command(c, "SELECT pg_advisory_xact_lock(" MON_LOCK_CLASS_SQL ", "
-			 MON_LOCK_PARTITION_SQL ")", 0, NULL, "could not lock partitions");
+	ret = command(c, partition_lock_sql, 0, NULL, "could not lock partitions");
 	if (ret)
 		goto out;
 	r = PQexecParams(c, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, params, NULL, NULL, 0);
@@ -267,7 +276,8 @@ static int ensure_month(PGconn *c, long m)
 
 			/* 42P17: another partition (made by hand) covers the month already */
 			if (state && !strcmp(state, "42P17")) {
-				log_warn(LOG_PREFIX "partition %s overlaps an existing one; using that",
+				log_warn(LOG_PREFIX
+					 "partition %s overlaps an existing one; using that",
 					 name);
 			} else {
 				ret = db_error(c, r, "could not create a predictions partition");
@@ -329,13 +339,13 @@ static int ensure_batch_months(PGconn *c, const struct col_batch *b)
  * after the id), digests, and an index from id to position. */
 struct prep {
 	size_t n;
-	size_t *idx;          /* position in b->rec */
-	size_t *off;          /* n + 1 offsets into text */
+	size_t *idx; /* position in b->rec */
+	size_t *off; /* n + 1 offsets into text */
 	struct mon_buf text;
 	unsigned char (*dig)[32];
-	unsigned char *st;    /* ST_* per record, for the current attempt */
-	size_t *order;        /* positions sorted by id (bytewise): the order sent */
-	size_t *tab;          /* open addressing over ids: position + 1 */
+	unsigned char *st; /* ST_* per record, for the current attempt */
+	size_t *order;     /* positions sorted by id (bytewise): the order sent */
+	size_t *tab;       /* open addressing over ids: position + 1 */
 	size_t mask;
 };
 
@@ -760,16 +770,16 @@ out:
 /* --- labels -------------------------------------------------------------------------------- */
 
 /* As for prediction ids: a fast form, and a safe one after a unique violation. */
-#define LABEL_SQL(skip)                                                                     \
-	"WITH ins AS (INSERT INTO labels (model_id, prediction_id, label, ts, digest) "    \
-	"SELECT $1, u.c, u.l, u.t, u.d "                                                   \
-	"FROM unnest($2::text[], $3::int2[], $4::timestamptz[], $5::bytea[]) AS u(c, l, t, d) " \
-	skip " RETURNING prediction_id) "                                                  \
-	"SELECT ins.prediction_id, (SELECT true FROM prediction_ids p "                     \
+#define LABEL_SQL(skip)                                                                            \
+	"WITH ins AS (INSERT INTO labels (model_id, prediction_id, label, ts, digest) "            \
+	"SELECT $1, u.c, u.l, u.t, u.d "                                                           \
+	"FROM unnest($2::text[], $3::int2[], $4::timestamptz[], $5::bytea[]) "                     \
+	"AS u(c, l, t, d) " skip " RETURNING prediction_id) "                                      \
+	"SELECT ins.prediction_id, (SELECT true FROM prediction_ids p "                            \
 	"WHERE p.model_id = $1 AND p.client_id = ins.prediction_id) IS NOT NULL FROM ins"
 
-static const char label_fast_sql[] = LABEL_SQL(
-	"WHERE (SELECT true FROM labels l WHERE l.model_id = $1 AND l.prediction_id = u.c) IS NULL");
+static const char label_fast_sql[] = LABEL_SQL("WHERE (SELECT true FROM labels l WHERE l.model_id "
+					       "= $1 AND l.prediction_id = u.c) IS NULL");
 static const char label_safe_sql[] = LABEL_SQL("ON CONFLICT DO NOTHING");
 
 static const char label_differ_sql[] =
@@ -793,7 +803,8 @@ static int try_labels(PGconn *c, const char *model, struct prep *p, const struct
 	if (ret)
 		goto out;
 	r = exec_arrays(c, safe ? label_safe_sql : label_fast_sql, model,
-			(const struct mon_buf *const[]){&a.ids, &a.labels, &a.ts, &a.digs}, oids, 4);
+			(const struct mon_buf *const[]){&a.ids, &a.labels, &a.ts, &a.digs}, oids,
+			4);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		ret = db_error(c, r, "could not store labels");
 		goto out;
@@ -859,10 +870,10 @@ out:
 
 /* --- references ------------------------------------------------------------------------------ */
 
-#define SELECT_REFERENCE                                                                   \
-	"SELECT id, kind, (extract(epoch FROM range_from) * 1000000)::int8, "              \
-	"(extract(epoch FROM range_to) * 1000000)::int8, rows, active, "                   \
-	"coalesce(created_by, ''), (extract(epoch FROM created_at) * 1000000)::int8 "      \
+#define SELECT_REFERENCE                                                                           \
+	"SELECT id, kind, (extract(epoch FROM range_from) * 1000000)::int8, "                      \
+	"(extract(epoch FROM range_to) * 1000000)::int8, rows, active, "                           \
+	"coalesce(created_by, ''), (extract(epoch FROM created_at) * 1000000)::int8 "              \
 	"FROM model_references "
 
 static void add_ts(cJSON *o, const char *key, const PGresult *r, int row, int col)
@@ -935,12 +946,13 @@ static int new_reference(PGconn *c, const char *model, const char *kind, const c
 			      1, params, "could not deactivate a reference");
 	if (ret)
 		return ret;
-	r = PQexecParams(c,
-			 "INSERT INTO model_references "
-			 "(model_id, kind, range_from, range_to, rows, active, created_by) "
-			 "VALUES ($1::int8, $2, $3::timestamptz, $4::timestamptz, $5::int8, true, $6) "
-			 "RETURNING id",
-			 6, NULL, params, NULL, NULL, 0);
+	r = PQexecParams(
+		c,
+		"INSERT INTO model_references "
+		"(model_id, kind, range_from, range_to, rows, active, created_by) "
+		"VALUES ($1::int8, $2, $3::timestamptz, $4::timestamptz, $5::int8, true, $6) "
+		"RETURNING id",
+		6, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		ret = db_error(c, r, "could not create a reference");
 	else
@@ -965,8 +977,8 @@ static int reference_get(PGconn *c, const char *id, cJSON **out)
 	return ret;
 }
 
-static int try_upload(PGconn *c, const char *model, const struct prep *p,
-		      const struct col_batch *b, const char *created_by, char *id)
+static int try_upload(PGconn *c, const char *model, const struct prep *p, const struct col_batch *b,
+		      const char *created_by, char *id)
 {
 	struct mon_buf rows = MON_BUF_INIT;
 	char nrows[24];
@@ -991,10 +1003,11 @@ static int try_upload(PGconn *c, const char *model, const struct prep *p,
 		mon_buf_put(&rows, p->text.p + p->off[k], p->off[k + 1] - p->off[k]);
 		mon_buf_putc(&rows, '\n');
 	}
-	ret = copy_in(c,
-		      "COPY reference_rows (reference_id, client_id, ts, score, label, num, cat, seg) "
-		      "FROM STDIN",
-		      &rows, "could not copy reference rows");
+	ret = copy_in(
+		c,
+		"COPY reference_rows (reference_id, client_id, ts, score, label, num, cat, seg) "
+		"FROM STDIN",
+		&rows, "could not copy reference rows");
 	if (!ret)
 		ret = command(c, "COMMIT", 0, NULL, "could not commit a reference");
 out:

@@ -79,8 +79,8 @@ static int schema_of_spec(const char *text, const char *name, struct col_schema 
 
 /* The JSON answer for a stored model: its canonical spec plus created_at and the
  * evaluation settings (columns 3.. of row i of r, MON_EVAL_SETTINGS_COLUMNS). */
-static int model_json(const char *spec, const char *name, const char *created_us,
-		      const PGresult *r, int i, cJSON **out)
+static int model_json(const char *spec, const char *name, const char *created_us, const PGresult *r,
+		      int i, cJSON **out)
 {
 	struct mon_eval_settings es;
 	struct col_schema *s = NULL;
@@ -101,15 +101,15 @@ static int model_json(const char *spec, const char *name, const char *created_us
 	return 0;
 }
 
-#define SELECT_MODEL \
-	"SELECT spec::text, name, (extract(epoch FROM created_at) * 1000000)::int8, " \
-	MON_EVAL_SETTINGS_COLUMNS " FROM models "
+#define SELECT_MODEL                                                                               \
+	"SELECT spec::text, name, (extract(epoch FROM created_at) * "                              \
+	"1000000)::int8, " MON_EVAL_SETTINGS_COLUMNS " FROM models "
 
 int mon_store_model_get(PGconn *c, const char *name, cJSON **out)
 {
 	const char *params[1] = {name};
-	PGresult *r = PQexecParams(c, SELECT_MODEL "WHERE name = $1", 1, NULL, params, NULL, NULL,
-				   0);
+	PGresult *r =
+		PQexecParams(c, SELECT_MODEL "WHERE name = $1", 1, NULL, params, NULL, NULL, 0);
 	int ret;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
@@ -117,8 +117,8 @@ int mon_store_model_get(PGconn *c, const char *name, cJSON **out)
 	else if (PQntuples(r) == 0)
 		ret = -ENOENT;
 	else
-		ret = model_json(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), r, 0,
-				 out);
+		ret = model_json(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), r,
+				 0, out);
 	PQclear(r);
 	return ret;
 }
@@ -137,8 +137,8 @@ int mon_store_model_list(PGconn *c, cJSON **out)
 	for (int i = 0; i < PQntuples(r); i++) {
 		cJSON *m;
 
-		ret = model_json(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), r, i,
-				 &m);
+		ret = model_json(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), r,
+				 i, &m);
 		if (ret)
 			goto out;
 		cJSON_AddItemToArray(arr, m);
@@ -186,10 +186,11 @@ static int insert_columns(PGconn *c, const char *id, const struct col_schema *s)
 	}
 	PQclear(r);
 	params[1] = mon_buf_str(&segs);
-	r = PQexecParams(c,
-			 "INSERT INTO model_segments (model_id, position, name) "
-			 "SELECT $1::int8, u.i - 1, u.n FROM unnest($2::text[]) WITH ORDINALITY AS u(n, i)",
-			 2, NULL, params, NULL, NULL, 0);
+	r = PQexecParams(
+		c,
+		"INSERT INTO model_segments (model_id, position, name) "
+		"SELECT $1::int8, u.i - 1, u.n FROM unnest($2::text[]) WITH ORDINALITY AS u(n, i)",
+		2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		ret = db_error(c, r, "could not store model segments");
 out:
@@ -246,13 +247,14 @@ int mon_store_model_create(PGconn *c, const cJSON *spec, cJSON **out, int *creat
 	ret = command(c, "BEGIN", "could not begin a transaction");
 	if (ret)
 		goto out;
-	r = PQexecParams(c,
-			 "INSERT INTO models (name, version, threshold, positive_label, spec, "
-			 "evaluation_period, lateness, label_complete, fn_cost, fp_cost) "
-			 "VALUES ($1, $2, $3::float8, $4, $5::jsonb, $6::int8 * interval '1 second', "
-			 "$7::int8 * interval '1 second', $8::float8, $9::float8, $10::float8) "
-			 "ON CONFLICT (name) DO NOTHING RETURNING id",
-			 10, NULL, params, NULL, NULL, 0);
+	r = PQexecParams(
+		c,
+		"INSERT INTO models (name, version, threshold, positive_label, spec, "
+		"evaluation_period, lateness, label_complete, fn_cost, fp_cost) "
+		"VALUES ($1, $2, $3::float8, $4, $5::jsonb, $6::int8 * interval '1 second', "
+		"$7::int8 * interval '1 second', $8::float8, $9::float8, $10::float8) "
+		"ON CONFLICT (name) DO NOTHING RETURNING id",
+		10, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		ret = db_error(c, r, "could not register a model");
 		goto out;
@@ -270,8 +272,9 @@ int mon_store_model_create(PGconn *c, const cJSON *spec, cJSON **out, int *creat
 				 " FROM models WHERE name = $1",
 				 1, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-			ret = PQresultStatus(r) == PGRES_TUPLES_OK ? -EIO
-								    : db_error(c, r, "could not read a model");
+			ret = PQresultStatus(r) == PGRES_TUPLES_OK
+				      ? -EIO
+				      : db_error(c, r, "could not read a model");
 			goto out;
 		}
 		ret = schema_of_spec(PQgetvalue(r, 0, 0), s->name, &old);

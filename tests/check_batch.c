@@ -23,13 +23,12 @@
 #define NOW INT64_C(1793707200000000) /* 2026-11-03T12:00:00Z */
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char heart_spec[] =
-	"{\"name\": \"heart\", \"version\": \"1\", \"threshold\": 0.5,"
-	" \"features\": [{\"name\": \"age\", \"type\": \"numeric\"},"
-	"  {\"name\": \"cp\", \"type\": \"categorical\"},"
-	"  {\"name\": \"chol\", \"type\": \"numeric\"},"
-	"  {\"name\": \"thal\", \"type\": \"categorical\"}],"
-	" \"segments\": [\"sex\", \"site\"]}";
+static const char heart_spec[] = "{\"name\": \"heart\", \"version\": \"1\", \"threshold\": 0.5,"
+				 " \"features\": [{\"name\": \"age\", \"type\": \"numeric\"},"
+				 "  {\"name\": \"cp\", \"type\": \"categorical\"},"
+				 "  {\"name\": \"chol\", \"type\": \"numeric\"},"
+				 "  {\"name\": \"thal\", \"type\": \"categorical\"}],"
+				 " \"segments\": [\"sex\", \"site\"]}";
 
 static struct col_schema *schema_of(const char *json)
 {
@@ -113,7 +112,8 @@ static void assert_rejected(struct col_batch *b, size_t index, const char *field
 			break;
 	ck_assert_msg(i < b->nerr, "record %zu was not rejected", index);
 	ck_assert_str_eq(b->err[i].field, field);
-	ck_assert_msg(strstr(b->err[i].msg, msg), "message \"%s\" lacks \"%s\"", b->err[i].msg, msg);
+	ck_assert_msg(strstr(b->err[i].msg, msg), "message \"%s\" lacks \"%s\"", b->err[i].msg,
+		      msg);
 }
 
 #define GOOD "\"id\": \"a1\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.25"
@@ -157,15 +157,32 @@ END_TEST
 START_TEST(test_ts_parse_rejects_invalid)
 {
 	static const char *const bad[] = {
-		"2026-02-30T00:00:00Z", "2023-02-29T00:00:00Z", "2100-02-29T00:00:00Z",
-		"2026-04-31T00:00:00Z", "2026-13-01T00:00:00Z", "2026-00-01T00:00:00Z",
-		"2026-01-00T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z",
-		"2026-01-01T00:00:60Z", "2026-01-01T00:00:00", "2026-01-01",
-		"2026-01-01T00:00Z", "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00+05:60",
-		"2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00+0530", "2026-01-01T00:00:00Zx",
-		"0000-01-01T00:00:00Z", "2026/01/01T00:00:00Z", "2026-01-01X00:00:00Z",
-		"2026-1-01T00:00:00Z", " 2026-01-01T00:00:00Z", "2026-01-01T00:00:00+05",
-		"", "1793707200",
+		"2026-02-30T00:00:00Z",
+		"2023-02-29T00:00:00Z",
+		"2100-02-29T00:00:00Z",
+		"2026-04-31T00:00:00Z",
+		"2026-13-01T00:00:00Z",
+		"2026-00-01T00:00:00Z",
+		"2026-01-00T00:00:00Z",
+		"2026-01-01T24:00:00Z",
+		"2026-01-01T00:60:00Z",
+		"2026-01-01T00:00:60Z",
+		"2026-01-01T00:00:00",
+		"2026-01-01",
+		"2026-01-01T00:00Z",
+		"2026-01-01T00:00:00.Z",
+		"2026-01-01T00:00:00+05:60",
+		"2026-01-01T00:00:00+24:00",
+		"2026-01-01T00:00:00+0530",
+		"2026-01-01T00:00:00Zx",
+		"0000-01-01T00:00:00Z",
+		"2026/01/01T00:00:00Z",
+		"2026-01-01X00:00:00Z",
+		"2026-1-01T00:00:00Z",
+		" 2026-01-01T00:00:00Z",
+		"2026-01-01T00:00:00+05",
+		"",
+		"1793707200",
 	};
 
 	for (size_t i = 0; i < NELEM(bad); i++) {
@@ -179,8 +196,12 @@ END_TEST
 
 START_TEST(test_ts_format_round_trips)
 {
-	static const int64_t us[] = {0, 1, 999999, INT64_C(1793707200000000),
-				     INT64_C(1709251199999999), INT64_C(-500000),
+	static const int64_t us[] = {0,
+				     1,
+				     999999,
+				     INT64_C(1793707200000000),
+				     INT64_C(1709251199999999),
+				     INT64_C(-500000),
 				     INT64_C(253402300799000000)};
 	char buf[COL_TS_BUF];
 
@@ -311,11 +332,12 @@ START_TEST(test_schema_parse_valid)
 	ck_assert_int_eq(col_schema_find(heart, "sit", 3, &seg), -1);
 	j = col_schema_to_json(heart);
 	txt = cJSON_PrintUnformatted(j);
-	ck_assert_str_eq(txt, "{\"name\":\"heart\",\"version\":\"1\",\"threshold\":0.5,"
-			      "\"positive_label\":\"1\",\"negative_label\":\"0\",\"features\":"
-			      "[{\"name\":\"age\",\"type\":\"numeric\"},{\"name\":\"cp\",\"type\":"
-			      "\"categorical\"},{\"name\":\"chol\",\"type\":\"numeric\"},{\"name\":"
-			      "\"thal\",\"type\":\"categorical\"}],\"segments\":[\"sex\",\"site\"]}");
+	ck_assert_str_eq(txt,
+			 "{\"name\":\"heart\",\"version\":\"1\",\"threshold\":0.5,"
+			 "\"positive_label\":\"1\",\"negative_label\":\"0\",\"features\":"
+			 "[{\"name\":\"age\",\"type\":\"numeric\"},{\"name\":\"cp\",\"type\":"
+			 "\"categorical\"},{\"name\":\"chol\",\"type\":\"numeric\"},{\"name\":"
+			 "\"thal\",\"type\":\"categorical\"}],\"segments\":[\"sex\",\"site\"]}");
 	back = schema_of(txt);
 	ck_assert(col_schema_equal(heart, back));
 	col_schema_free(back);
@@ -344,13 +366,18 @@ START_TEST(test_schema_parse_rejects)
 		{"{\"name\": \"m\"}", "/features", "required field missing"},
 		{"{\"name\": \"m\", \"features\": {}}", "/features", "expected an array"},
 		{"{\"name\": \"m\", \"features\": [], \"colour\": 1}", "/colour", "unknown field"},
-		{"{\"name\": \"m\", \"name\": \"n\", \"features\": []}", "/name", "duplicate field"},
-		{"{\"name\": \"m\", \"features\": [], \"threshold\": 1.5}", "/threshold", "between 0 and 1"},
-		{"{\"name\": \"m\", \"features\": [], \"threshold\": -0.1}", "/threshold", "between 0 and 1"},
-		{"{\"name\": \"m\", \"features\": [], \"threshold\": \"0.5\"}", "/threshold", "between"},
-		{"{\"name\": \"m\", \"features\": [], \"version\": 2}", "/version", "expected a string"},
-		{"{\"name\": \"m\", \"features\": [], \"positive_label\": \"0\"}", "/positive_label",
-		 "must differ"},
+		{"{\"name\": \"m\", \"name\": \"n\", \"features\": []}", "/name",
+		 "duplicate field"},
+		{"{\"name\": \"m\", \"features\": [], \"threshold\": 1.5}", "/threshold",
+		 "between 0 and 1"},
+		{"{\"name\": \"m\", \"features\": [], \"threshold\": -0.1}", "/threshold",
+		 "between 0 and 1"},
+		{"{\"name\": \"m\", \"features\": [], \"threshold\": \"0.5\"}", "/threshold",
+		 "between"},
+		{"{\"name\": \"m\", \"features\": [], \"version\": 2}", "/version",
+		 "expected a string"},
+		{"{\"name\": \"m\", \"features\": [], \"positive_label\": \"0\"}",
+		 "/positive_label", "must differ"},
 		{"{\"name\": \"m\", \"features\": [], \"negative_label\": \"\"}", "/negative_label",
 		 "1 to 256 bytes"},
 		{"{\"name\": \"m\", \"features\": [], \"positive_label\": true}", "/positive_label",
@@ -366,7 +393,8 @@ START_TEST(test_schema_parse_rejects)
 		{"{\"name\": \"m\", \"features\": [{\"name\": \"a\"}]}", "/features/0/type",
 		 "required field missing"},
 		{"{\"name\": \"m\", \"features\": [{\"name\": \"a\", \"type\": \"numeric\"},"
-		 " {\"name\": \"b\", \"type\": \"numeric\"}, {\"name\": \"c\", \"type\": \"numeric\"},"
+		 " {\"name\": \"b\", \"type\": \"numeric\"}, {\"name\": \"c\", \"type\": "
+		 "\"numeric\"},"
 		 " {\"name\": \"d\", \"type\": \"text\"}]}",
 		 "/features/3/type", "expected \"numeric\" or \"categorical\""},
 		{"{\"name\": \"m\", \"features\": [{\"name\": \"a\", \"type\": \"numeric\","
@@ -429,7 +457,8 @@ START_TEST(test_schema_parse_limits)
 }
 END_TEST
 
-/* --- JSON batches ------------------------------------------------------------------------------- */
+/* --- JSON batches -------------------------------------------------------------------------------
+ */
 
 START_TEST(test_json_valid_records)
 {
@@ -440,7 +469,8 @@ START_TEST(test_json_valid_records)
 		"  \"segments\": {\"sex\": \"male\", \"site\": \"cleveland\"}},"
 		" {\"segments\": {\"site\": null}, \"features\": {\"age\": null, \"cp\": 3.0,"
 		"  \"thal\": true}, \"score\": 1, \"ts\": \"2026-11-02T00:00:00Z\", \"id\": 42},"
-		" {\"id\": \"p3\", \"ts\": \"2026-11-02T00:00:00Z\", \"score\": 0, \"features\": null,"
+		" {\"id\": \"p3\", \"ts\": \"2026-11-02T00:00:00Z\", \"score\": 0, \"features\": "
+		"null,"
 		"  \"segments\": {\"sex\": \"\"}}]");
 	const struct col_record *r = b->rec;
 
@@ -491,15 +521,19 @@ START_TEST(test_json_rejects_each_reason)
 	static const struct {
 		const char *record, *field, *msg;
 	} cases[] = {
-		{"{\"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5}", "/id", "required field missing"},
+		{"{\"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5}", "/id",
+		 "required field missing"},
 		{"{\"id\": \"a\", \"score\": 0.5}", "/ts", "required field missing"},
-		{"{\"id\": \"a\", \"ts\": \"2026-11-01T10:00:00Z\"}", "/score", "required field missing"},
-		{"{\"id\": \"\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5}", "/id", "empty"},
+		{"{\"id\": \"a\", \"ts\": \"2026-11-01T10:00:00Z\"}", "/score",
+		 "required field missing"},
+		{"{\"id\": \"\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5}", "/id",
+		 "empty"},
 		{"{\"id\": 1.5, \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5}", "/id",
 		 "expected a string"},
 		{"{\"id\": null, \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5}", "/id",
 		 "expected a string"},
-		{"{\"id\": \"a\", \"ts\": \"2026-02-30T10:00:00Z\", \"score\": 0.5}", "/ts", "RFC 3339"},
+		{"{\"id\": \"a\", \"ts\": \"2026-02-30T10:00:00Z\", \"score\": 0.5}", "/ts",
+		 "RFC 3339"},
 		{"{\"id\": \"a\", \"ts\": 1793707200, \"score\": 0.5}", "/ts", "RFC 3339"},
 		{"{\"id\": \"a\", \"ts\": \"1969-12-31T23:59:59Z\", \"score\": 0.5}", "/ts",
 		 "before 1970"},
@@ -516,8 +550,10 @@ START_TEST(test_json_rejects_each_reason)
 		 "not a finite number"},
 		{"{\"id\": \"a\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 1e999}", "/score",
 		 "out of range"},
-		{"{" GOOD ", \"features\": {\"age\": NaN}}", "/features/age", "not a finite number"},
-		{"{" GOOD ", \"features\": {\"age\": Infinity}}", "/features/age", "not a finite number"},
+		{"{" GOOD ", \"features\": {\"age\": NaN}}", "/features/age",
+		 "not a finite number"},
+		{"{" GOOD ", \"features\": {\"age\": Infinity}}", "/features/age",
+		 "not a finite number"},
 		{"{" GOOD ", \"features\": {\"age\": -Infinity}}", "/features/age",
 		 "not a finite number"},
 		{"{" GOOD ", \"features\": {\"age\": 1e999}}", "/features/age", "out of range"},
@@ -531,11 +567,14 @@ START_TEST(test_json_rejects_each_reason)
 		{"{" GOOD ", \"features\": {\"cp\": {\"a\": 1}}}", "/features/cp",
 		 "expected a string, number or null"},
 		{"{" GOOD ", \"features\": {\"cp\": 1e999}}", "/features/cp", "out of range"},
-		{"{" GOOD ", \"features\": {\"weight\": 80}}", "/features/weight", "unknown feature"},
+		{"{" GOOD ", \"features\": {\"weight\": 80}}", "/features/weight",
+		 "unknown feature"},
 		{"{" GOOD ", \"features\": {\"sex\": \"male\"}}", "/features/sex", "is a segment"},
 		{"{" GOOD ", \"segments\": {\"age\": 3}}", "/segments/age", "is a feature"},
-		{"{" GOOD ", \"segments\": {\"race\": \"x\"}}", "/segments/race", "unknown segment"},
-		{"{" GOOD ", \"features\": {\"a/b~c\": 1}}", "/features/a~1b~0c", "unknown feature"},
+		{"{" GOOD ", \"segments\": {\"race\": \"x\"}}", "/segments/race",
+		 "unknown segment"},
+		{"{" GOOD ", \"features\": {\"a/b~c\": 1}}", "/features/a~1b~0c",
+		 "unknown feature"},
 		{"{" GOOD ", \"features\": {\"age\": 1, \"age\": 2}}", "/features/age",
 		 "duplicate field"},
 		{"{" GOOD ", \"features\": [1, 2]}", "/features", "expected an object"},
@@ -543,7 +582,8 @@ START_TEST(test_json_rejects_each_reason)
 		{"{" GOOD ", \"label\": 1}", "/label", "unknown field"},
 		{"{" GOOD ", \"weight\": 1}", "/weight", "unknown field"},
 		{"{" GOOD ", \"segments\": {\"sex\": \"a\\u0000b\"}}", "/segments/sex", "\\u0000"},
-		{"{" GOOD ", \"segments\": {\"sex\": \"\\ud800\"}}", "/segments/sex", "lone surrogate"},
+		{"{" GOOD ", \"segments\": {\"sex\": \"\\ud800\"}}", "/segments/sex",
+		 "lone surrogate"},
 		{"[1, 2]", "", "not a JSON object"},
 		{"\"p1\"", "", "not a JSON object"},
 	};
@@ -591,13 +631,13 @@ END_TEST
 
 START_TEST(test_json_good_and_bad_mixed)
 {
-	struct col_batch *b = parse_ok(
-		COL_BATCH_PREDICTIONS, COL_FMT_JSON,
-		"[{\"id\": \"a\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5},"
-		" {\"id\": \"b\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 2,"
-		"  \"features\": {\"nope\": 1}},"
-		" {\"id\": \"c\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
-		"  \"features\": {\"age\": 50}}]");
+	struct col_batch *b =
+		parse_ok(COL_BATCH_PREDICTIONS, COL_FMT_JSON,
+			 "[{\"id\": \"a\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5},"
+			 " {\"id\": \"b\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 2,"
+			 "  \"features\": {\"nope\": 1}},"
+			 " {\"id\": \"c\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
+			 "  \"features\": {\"age\": 50}}]");
 
 	ck_assert_uint_eq(b->nseen, 3);
 	ck_assert_uint_eq(b->nrec, 2);
@@ -740,13 +780,14 @@ START_TEST(test_invalid_utf8_fails_batch)
 			struct col_diag d;
 
 			if (f == 2)
-				snprintf(body, sizeof(body), "id,ts,score\nx%s,2026-11-01T10:00:00Z,0.5\n",
-					 bad[i]);
+				snprintf(body, sizeof(body),
+					 "id,ts,score\nx%s,2026-11-01T10:00:00Z,0.5\n", bad[i]);
 			else
-				snprintf(body, sizeof(body), "%s{" GOOD ", \"segments\": {\"sex\": \"%s\"}}%s",
+				snprintf(body, sizeof(body),
+					 "%s{" GOOD ", \"segments\": {\"sex\": \"%s\"}}%s",
 					 f ? "" : "[", bad[i], f ? "\n" : "]");
-			d = parse_fail(COL_BATCH_PREDICTIONS, (enum col_format)f, body, strlen(body),
-				       -EINVAL);
+			d = parse_fail(COL_BATCH_PREDICTIONS, (enum col_format)f, body,
+				       strlen(body), -EINVAL);
 			ck_assert_msg(strstr(d.msg, "invalid UTF-8 at byte"), "%s", d.msg);
 		}
 	}
@@ -781,25 +822,27 @@ START_TEST(test_max_records)
 	struct col_diag d;
 	const char *two = "[{" GOOD "}, {" GOOD "}]";
 	const char *two_nd = "{" GOOD "}\n{" GOOD "}\n";
-	const char *two_csv = "id,ts,score\na,2026-11-01T10:00:00Z,0.5\nb,2026-11-01T10:00:00Z,0.5\n";
+	const char *two_csv =
+		"id,ts,score\na,2026-11-01T10:00:00Z,0.5\nb,2026-11-01T10:00:00Z,0.5\n";
 
 	col_batch_limits_default(&l);
 	l.now = NOW;
 	l.max_records = 2;
-	ck_assert_int_eq(parse_lim(COL_BATCH_PREDICTIONS, COL_FMT_JSON, two, strlen(two), &l, &b, &d),
-			 0);
+	ck_assert_int_eq(
+		parse_lim(COL_BATCH_PREDICTIONS, COL_FMT_JSON, two, strlen(two), &l, &b, &d), 0);
 	col_batch_free(b);
 	l.max_records = 1;
-	ck_assert_int_eq(parse_lim(COL_BATCH_PREDICTIONS, COL_FMT_JSON, two, strlen(two), &l, &b, &d),
-			 -E2BIG);
+	ck_assert_int_eq(
+		parse_lim(COL_BATCH_PREDICTIONS, COL_FMT_JSON, two, strlen(two), &l, &b, &d),
+		-E2BIG);
 	ck_assert_ptr_null(b);
 	ck_assert(strstr(d.msg, "more than 1 records"));
-	ck_assert_int_eq(parse_lim(COL_BATCH_PREDICTIONS, COL_FMT_NDJSON, two_nd, strlen(two_nd), &l,
-				   &b, &d),
+	ck_assert_int_eq(parse_lim(COL_BATCH_PREDICTIONS, COL_FMT_NDJSON, two_nd, strlen(two_nd),
+				   &l, &b, &d),
 			 -E2BIG);
-	ck_assert_int_eq(parse_lim(COL_BATCH_PREDICTIONS, COL_FMT_CSV, two_csv, strlen(two_csv), &l,
-				   &b, &d),
-			 -E2BIG);
+	ck_assert_int_eq(
+		parse_lim(COL_BATCH_PREDICTIONS, COL_FMT_CSV, two_csv, strlen(two_csv), &l, &b, &d),
+		-E2BIG);
 }
 END_TEST
 
@@ -835,17 +878,17 @@ END_TEST
 
 START_TEST(test_ndjson_lines)
 {
-	struct col_batch *b = parse_ok(
-		COL_BATCH_PREDICTIONS, COL_FMT_NDJSON,
-		"{\"id\": \"a\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5}\r\n"
-		"\n"
-		"   \n"
-		"{\"id\": \"b\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5\n"
-		"{\"id\": \"c\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5} {}\n"
-		"[]\n"
-		"{\"id\": \"d\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": NaN}\n"
-		"{\"id\": \"e\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.25,"
-		" \"features\": {\"age\": 1e-3}}");
+	struct col_batch *b =
+		parse_ok(COL_BATCH_PREDICTIONS, COL_FMT_NDJSON,
+			 "{\"id\": \"a\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5}\r\n"
+			 "\n"
+			 "   \n"
+			 "{\"id\": \"b\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5\n"
+			 "{\"id\": \"c\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5} {}\n"
+			 "[]\n"
+			 "{\"id\": \"d\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": NaN}\n"
+			 "{\"id\": \"e\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.25,"
+			 " \"features\": {\"age\": 1e-3}}");
 
 	ck_assert_uint_eq(b->nseen, 6);
 	ck_assert_uint_eq(b->nrec, 2);
@@ -865,13 +908,13 @@ END_TEST
 
 START_TEST(test_csv_valid)
 {
-	struct col_batch *b = parse_ok(
-		COL_BATCH_PREDICTIONS, COL_FMT_CSV,
-		"\xEF\xBB\xBFid,ts,score,age,features.cp,segments.sex,site,chol\r\n"
-		"a,2026-11-01T10:00:00Z,0.5,63,typical,male,\"cleve, land\",NA\r\n"
-		"\r\n"
-		"\"b\"\"q\",2026-11-01T10:00:00Z, 0.25 ,,\"multi\nline\",,NA,233\n"
-		"c,2026-11-01T10:00:00Z,1,1e2,3.0,female,x,-1.5");
+	struct col_batch *b =
+		parse_ok(COL_BATCH_PREDICTIONS, COL_FMT_CSV,
+			 "\xEF\xBB\xBFid,ts,score,age,features.cp,segments.sex,site,chol\r\n"
+			 "a,2026-11-01T10:00:00Z,0.5,63,typical,male,\"cleve, land\",NA\r\n"
+			 "\r\n"
+			 "\"b\"\"q\",2026-11-01T10:00:00Z, 0.25 ,,\"multi\nline\",,NA,233\n"
+			 "c,2026-11-01T10:00:00Z,1,1e2,3.0,female,x,-1.5");
 
 	ck_assert_uint_eq(b->nerr, 0);
 	ck_assert_uint_eq(b->nrec, 3);
@@ -898,23 +941,22 @@ END_TEST
 
 START_TEST(test_csv_rejects_each_reason)
 {
-	struct col_batch *b = parse_ok(
-		COL_BATCH_PREDICTIONS, COL_FMT_CSV,
-		"id,ts,score,age,cp,sex\n"
-		",2026-11-01T10:00:00Z,0.5,1,x,m\n"
-		"a,,0.5,1,x,m\n"
-		"a,2026-11-01T10:00:00Z,,1,x,m\n"
-		"a,2026-11-31T10:00:00Z,0.5,1,x,m\n"
-		"a,2026-11-01T10:00:00Z,1.01,1,x,m\n"
-		"a,2026-11-01T10:00:00Z,abc,1,x,m\n"
-		"a,2026-11-01T10:00:00Z,0.5,12a,x,m\n"
-		"a,2026-11-01T10:00:00Z,0.5,1e999,x,m\n"
-		"a,2026-11-01T10:00:00Z,0.5,inf,x,m\n"
-		"a,2026-11-01T10:00:00Z,0.5,1,x\n"
-		"a,2026-11-01T10:00:00Z,0.5,1,x,m,extra\n"
-		"a,2026-11-01T10:00:00Z,nan,1,x,m\n"
-		"a,1969-01-01T00:00:00Z,0.5,1,x,m\n"
-		"ok,2026-11-01T10:00:00Z,0.5,1,x,m\n");
+	struct col_batch *b = parse_ok(COL_BATCH_PREDICTIONS, COL_FMT_CSV,
+				       "id,ts,score,age,cp,sex\n"
+				       ",2026-11-01T10:00:00Z,0.5,1,x,m\n"
+				       "a,,0.5,1,x,m\n"
+				       "a,2026-11-01T10:00:00Z,,1,x,m\n"
+				       "a,2026-11-31T10:00:00Z,0.5,1,x,m\n"
+				       "a,2026-11-01T10:00:00Z,1.01,1,x,m\n"
+				       "a,2026-11-01T10:00:00Z,abc,1,x,m\n"
+				       "a,2026-11-01T10:00:00Z,0.5,12a,x,m\n"
+				       "a,2026-11-01T10:00:00Z,0.5,1e999,x,m\n"
+				       "a,2026-11-01T10:00:00Z,0.5,inf,x,m\n"
+				       "a,2026-11-01T10:00:00Z,0.5,1,x\n"
+				       "a,2026-11-01T10:00:00Z,0.5,1,x,m,extra\n"
+				       "a,2026-11-01T10:00:00Z,nan,1,x,m\n"
+				       "a,1969-01-01T00:00:00Z,0.5,1,x,m\n"
+				       "ok,2026-11-01T10:00:00Z,0.5,1,x,m\n");
 
 	ck_assert_uint_eq(b->nseen, 14);
 	ck_assert_uint_eq(b->nrec, 1);
@@ -952,7 +994,8 @@ START_TEST(test_csv_header_fails_batch)
 		{"id,ts,score,label\n", "/label", "unknown column"},
 		{"id,ts,score,a/b\n", "/a~1b", "unknown column"},
 		{"id,ts,score\n\"a,2026-11-01T10:00:00Z,0.5\n", "", "unterminated quoted cell"},
-		{"id,ts,score\n\"a\"x,2026-11-01T10:00:00Z,0.5\n", "", "text after a closing quote"},
+		{"id,ts,score\n\"a\"x,2026-11-01T10:00:00Z,0.5\n", "",
+		 "text after a closing quote"},
 	};
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
@@ -991,7 +1034,8 @@ START_TEST(test_csv_core_names_win)
 }
 END_TEST
 
-/* --- labels and references --------------------------------------------------------------------- */
+/* --- labels and references ---------------------------------------------------------------------
+ */
 
 START_TEST(test_labels_values)
 {
@@ -999,7 +1043,8 @@ START_TEST(test_labels_values)
 					 " \"positive_label\": \"yes\", \"negative_label\": 2}");
 	const char *body =
 		"[{\"prediction_id\": \"a\", \"label\": 1, \"ts\": \"2026-11-01T10:00:00Z\"},"
-		" {\"prediction_id\": \"b\", \"label\": false, \"observed_at\": \"2026-11-01T10:00:00Z\"},"
+		" {\"prediction_id\": \"b\", \"label\": false, \"observed_at\": "
+		"\"2026-11-01T10:00:00Z\"},"
 		" {\"prediction_id\": \"c\", \"label\": \"yes\", \"ts\": \"2026-11-01T10:00:00Z\"},"
 		" {\"prediction_id\": \"d\", \"label\": 2.0, \"ts\": \"2026-11-01T10:00:00Z\"},"
 		" {\"prediction_id\": \"e\", \"label\": \"1\", \"ts\": \"2026-11-01T10:00:00Z\"},"
@@ -1020,9 +1065,9 @@ START_TEST(test_labels_values)
 
 	col_batch_limits_default(&l);
 	l.now = NOW;
-	ck_assert_int_eq(col_batch_parse(s, COL_BATCH_LABELS, COL_FMT_JSON, body, strlen(body), &l,
-					 &b, &d),
-			 0);
+	ck_assert_int_eq(
+		col_batch_parse(s, COL_BATCH_LABELS, COL_FMT_JSON, body, strlen(body), &l, &b, &d),
+		0);
 	ck_assert_uint_eq(b->nseen, 14);
 	ck_assert_uint_eq(b->nrec, 6);
 	ck_assert_int_eq(b->rec[0].label, 1);
@@ -1070,7 +1115,8 @@ START_TEST(test_reference_records)
 	struct col_batch *b = parse_ok(
 		COL_BATCH_REFERENCE, COL_FMT_NDJSON,
 		"{\"id\": \"r1\", \"score\": 0.5, \"label\": 1, \"features\": {\"age\": 40}}\n"
-		"{\"id\": \"r2\", \"score\": 0.5, \"label\": \"0\", \"ts\": \"2020-01-01T00:00:00Z\"}\n"
+		"{\"id\": \"r2\", \"score\": 0.5, \"label\": \"0\", \"ts\": "
+		"\"2020-01-01T00:00:00Z\"}\n"
 		"{\"id\": \"r3\", \"score\": 0.5, \"ts\": null, \"label\": 0}\n"
 		"{\"id\": \"r4\", \"score\": 0.5}\n");
 
@@ -1109,17 +1155,17 @@ END_TEST
 
 START_TEST(test_record_equal)
 {
-	struct col_batch *b = parse_ok(
-		COL_BATCH_PREDICTIONS, COL_FMT_NDJSON,
-		"{\"id\": \"a\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5}\n"
-		"{\"id\": \"b\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
-		" \"features\": {\"age\": null, \"cp\": null}}\n"
-		"{\"id\": \"c\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
-		" \"features\": {\"cp\": \"\"}}\n"
-		"{\"id\": \"d\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
-		" \"features\": {\"age\": -0.0}}\n"
-		"{\"id\": \"e\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
-		" \"features\": {\"age\": 0}}\n");
+	struct col_batch *b =
+		parse_ok(COL_BATCH_PREDICTIONS, COL_FMT_NDJSON,
+			 "{\"id\": \"a\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5}\n"
+			 "{\"id\": \"b\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
+			 " \"features\": {\"age\": null, \"cp\": null}}\n"
+			 "{\"id\": \"c\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
+			 " \"features\": {\"cp\": \"\"}}\n"
+			 "{\"id\": \"d\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
+			 " \"features\": {\"age\": -0.0}}\n"
+			 "{\"id\": \"e\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
+			 " \"features\": {\"age\": 0}}\n");
 
 	ck_assert_uint_eq(b->nrec, 5);
 	ck_assert(col_record_equal(heart, &b->rec[0], &b->rec[1]));
@@ -1134,10 +1180,27 @@ END_TEST
 START_TEST(test_json_numbers_match_strtod)
 {
 	static const char *const fixed[] = {
-		"0", "-0", "1", "-1", "0.5", "125.396", "0.000123", "-0.000000000000000000000001",
-		"9007199254740993", "9007199254740992", "1234567890123456789",
-		"12345678901234567890123", "0.1e1", "1E-22", "1e22", "1e23", "4.9e-324", "2e-324",
-		"1.7976931348623157e308", "123456789012345678901234567890e-20", "0.30000000000000004",
+		"0",
+		"-0",
+		"1",
+		"-1",
+		"0.5",
+		"125.396",
+		"0.000123",
+		"-0.000000000000000000000001",
+		"9007199254740993",
+		"9007199254740992",
+		"1234567890123456789",
+		"12345678901234567890123",
+		"0.1e1",
+		"1E-22",
+		"1e22",
+		"1e23",
+		"4.9e-324",
+		"2e-324",
+		"1.7976931348623157e308",
+		"123456789012345678901234567890e-20",
+		"0.30000000000000004",
 		"100000000000000000000000000000000000000000000000000000000000000000000000001",
 	};
 	char *body = malloc(1 << 20), (*num)[64] = malloc((NELEM(fixed) + 2000) * sizeof(*num));
@@ -1165,23 +1228,27 @@ START_TEST(test_json_numbers_match_strtod)
 				 (int)(x % 60) - 30);
 			break;
 		case 3:
-			snprintf(num[n++], 64, "0.%019llu", (unsigned long long)(x % 10000000000000000000ULL));
+			snprintf(num[n++], 64, "0.%019llu",
+				 (unsigned long long)(x % 10000000000000000000ULL));
 			break;
 		default:
-			snprintf(num[n++], 64, "%.17g", (double)(x >> 11) / (double)((x & 0xffff) + 1));
+			snprintf(num[n++], 64, "%.17g",
+				 (double)(x >> 11) / (double)((x & 0xffff) + 1));
 		}
 	}
 	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(body + o, (1 << 20) - o,
-				      "{\"id\": \"n%zu\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
-				      " \"features\": {\"age\": %s}}\n", i, num[i]);
+		o += (size_t)snprintf(
+			body + o, (1 << 20) - o,
+			"{\"id\": \"n%zu\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
+			" \"features\": {\"age\": %s}}\n",
+			i, num[i]);
 	b = parse_ok(COL_BATCH_PREDICTIONS, COL_FMT_NDJSON, body);
 	ck_assert_uint_eq(b->nrec, n);
 	for (size_t i = 0; i < n; i++) {
 		double want = strtod(num[i], NULL), got = b->rec[i].num[0];
 
-		ck_assert_msg(!memcmp(&want, &got, sizeof(want)), "%s read as %.17g, strtod says %.17g",
-			      num[i], got, want);
+		ck_assert_msg(!memcmp(&want, &got, sizeof(want)),
+			      "%s read as %.17g, strtod says %.17g", num[i], got, want);
 	}
 	col_batch_free(b);
 	free(num);
@@ -1197,10 +1264,11 @@ START_TEST(test_many_records)
 	struct col_batch *b;
 
 	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(body + o, cap - o,
-				      "{\"id\": \"r%zu\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
-				      " \"features\": {\"age\": %zu, \"cp\": \"c%zu\"}}\n",
-				      i, i, i % 7);
+		o += (size_t)snprintf(
+			body + o, cap - o,
+			"{\"id\": \"r%zu\", \"ts\": \"2026-11-01T10:00:00Z\", \"score\": 0.5,"
+			" \"features\": {\"age\": %zu, \"cp\": \"c%zu\"}}\n",
+			i, i, i % 7);
 	b = parse_ok(COL_BATCH_PREDICTIONS, COL_FMT_NDJSON, body);
 	ck_assert_uint_eq(b->nrec, n);
 	for (size_t i = 0; i < n; i++) {

@@ -38,7 +38,7 @@ static void setup(void)
 				  "{\"name\": \"x\", \"type\": \"numeric\"},"
 				  "{\"name\": \"k\", \"type\": \"categorical\"}],"
 				  "\"segments\": [\"g\"]}");
-	struct col_diag d;
+	struct col_diag d = {"", ""};
 
 	ck_assert_int_eq(col_schema_parse(spec, &schema, &d), 0);
 	cJSON_Delete(spec);
@@ -167,8 +167,7 @@ START_TEST(test_mon_evaluate_all_data_drift_equals_drift_report)
 	 * this fixture already are in first-seen order over the reference, then the window */
 	memset(f, 0, sizeof(f));
 	f[0] = (struct mon_drift_feature){"x", 0, ref->num[0], w->num[0], NULL, NULL, NULL};
-	f[1] = (struct mon_drift_feature){"k", 1, NULL, NULL, ref->cat[0], w->cat[0],
-					  dicts.cat[0]};
+	f[1] = (struct mon_drift_feature){"k", 1, NULL, NULL, ref->cat[0], w->cat[0], dicts.cat[0]};
 	f[2] = (struct mon_drift_feature){"score", 0, ref->score, w->score, NULL, NULL, NULL};
 	mon_drift_opts_init(&dopts);
 	dopts.mmd = 1;
@@ -191,8 +190,8 @@ START_TEST(test_mon_evaluate_all_data_drift_equals_drift_report)
 		  cJSON_GetObjectItem(cJSON_GetObjectItem(fk, "chi_square"), "statistic")
 			  ->valuedouble);
 	r = find(&rows, "multivariate", NULL, NULL, NULL, "mmd");
-	ck_assert(r->value == cJSON_GetObjectItem(cJSON_GetObjectItem(rep, "mmd"), "mmd2")
-				      ->valuedouble);
+	ck_assert(r->value ==
+		  cJSON_GetObjectItem(cJSON_GetObjectItem(rep, "mmd"), "mmd2")->valuedouble);
 	ck_assert_ptr_nonnull(find(&rows, "score", NULL, NULL, NULL, "wasserstein"));
 	/* x moved by 0.2: detected */
 	ck_assert(find(&rows, "feature", "x", NULL, NULL, "ks")->q_value < 1e-6);
@@ -308,9 +307,40 @@ START_TEST(test_mon_evaluate_estimate_then_error)
 	ck_assert_str_eq(r->status, "provisional");
 	ck_assert_int_eq(r->n, 240);
 	ck_assert(fabs(r->value) < 0.2);
-	ck_assert_str_eq(find(&rows, "performance", NULL, NULL, NULL, "ppv")->status, "provisional");
+	ck_assert_str_eq(find(&rows, "performance", NULL, NULL, NULL, "ppv")->status,
+			 "provisional");
 	r = find(&rows, "label_coverage", NULL, NULL, NULL, "coverage");
 	ck_assert(r->value == 0.8);
+	mon_eval_rows_fini(&rows);
+	stats_isotonic_free(cal);
+	mon_store_window_free(ref);
+	mon_store_window_free(w);
+}
+END_TEST
+
+START_TEST(test_mon_evaluate_final_window_estimate_has_no_interval)
+{
+	struct mon_window *ref = make(800, 0, 800, 15), *w = make(300, 0, 300, 16);
+	struct stats_isotonic *cal = calibrate(ref);
+	struct mon_eval_input in;
+	struct mon_eval_opts o;
+	struct mon_eval_rows rows;
+	const struct mon_eval_row *e, *err;
+
+	input(&in, w, ref, cal);
+	mon_eval_opts_init(&o);
+	mon_eval_rows_init(&rows);
+	ck_assert_int_eq(mon_evaluate(&in, &o, &rows), 0);
+	/* every row labelled: the estimate's point value, no interval, and its error from
+	 * the same pass (estimate - realised over the same rows) */
+	e = find(&rows, "estimate", NULL, NULL, NULL, "sensitivity");
+	ck_assert(isfinite(e->value) && isnan(e->ci_low) && isnan(e->ci_high));
+	ck_assert_ptr_nonnull(strstr(e->parameters, "labels are complete"));
+	err = find(&rows, "estimate_error", NULL, NULL, NULL, "sensitivity");
+	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(err->status, "final");
+	ck_assert_int_eq(err->n, 300);
+	ck_assert_ptr_nonnull(find(&rows, "estimate_error", NULL, "g", "a", "auroc"));
 	mon_eval_rows_fini(&rows);
 	stats_isotonic_free(cal);
 	mon_store_window_free(ref);
@@ -342,9 +372,9 @@ START_TEST(test_mon_evaluate_empty_window_and_volume)
 	mon_eval_rows_init(&rows);
 	ck_assert_int_eq(mon_evaluate(&in, &o, &rows), 0);
 	ck_assert(find(&rows, "volume", NULL, NULL, NULL, "volume_ratio")->value == 0.25);
-	ck_assert_ptr_nonnull(strstr(find(&rows, "volume", NULL, NULL, NULL, "volume_ratio")
-					     ->parameters,
-				     "\"expected\":200"));
+	ck_assert_ptr_nonnull(
+		strstr(find(&rows, "volume", NULL, NULL, NULL, "volume_ratio")->parameters,
+		       "\"expected\":200"));
 	ck_assert_ptr_nonnull(find(&rows, "volume", NULL, "g", "a", "count"));
 	mon_eval_rows_fini(&rows);
 	mon_store_window_free(ref);
@@ -401,11 +431,12 @@ START_TEST(test_mon_eval_parse_duration_forms)
 	static const struct {
 		const char *s;
 		int64_t secs;
-	} good[] = {{"90s", 90},      {"30m", 1800},       {"6h", 21600},  {"1d", 86400},
-		    {"2w", 1209600},  {"PT6H", 21600},     {"P1D", 86400}, {"P1DT12H", 129600},
-		    {"PT90M", 5400},  {"P1WT1S", 604801}};
-	static const char *const bad[] = {"", "1", "h", "1.5h", "1x", "1h2", "P", "PT", "P1H",
-					  "PT1D", "P1DT", "PT1S1M", "-1h", "1234567890s"};
+	} good[] = {{"90s", 90},     {"30m", 1800},     {"6h", 21600},  {"1d", 86400},
+		    {"2w", 1209600}, {"PT6H", 21600},   {"P1D", 86400}, {"P1DT12H", 129600},
+		    {"PT90M", 5400}, {"P1WT1S", 604801}};
+	static const char *const bad[] = {"",     "1",      "h",   "1.5h",       "1x",
+					  "1h2",  "P",      "PT",  "P1H",        "PT1D",
+					  "P1DT", "PT1S1M", "-1h", "1234567890s"};
 	int64_t v;
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -423,14 +454,14 @@ START_TEST(test_mon_eval_settings_parse_strips_and_validates)
 				  "\"lateness\": 0, \"label_complete\": 0.5, \"fn_cost\": 10, "
 				  "\"features\": []}");
 	struct mon_eval_settings e, def;
-	struct col_diag d;
+	struct col_diag d = {"", ""};
 	cJSON *rest = NULL;
 
 	ck_assert_int_eq(mon_eval_settings_parse(spec, &e, &rest, &d), 0);
 	ck_assert_int_eq(e.period_s, 21600);
 	ck_assert_int_eq(e.lateness_s, 0);
 	ck_assert(e.label_complete == 0.5 && e.fn_cost == 10 && e.fp_cost == 1);
-	ck_assert_int_eq(cJSON_GetArraySize(rest), 2); /* name, features */
+	ck_assert_int_eq(cJSON_GetArraySize(rest), 2);               /* name, features */
 	ck_assert_ptr_nonnull(cJSON_GetObjectItem(spec, "fn_cost")); /* spec untouched */
 	cJSON_Delete(rest);
 	cJSON_Delete(spec);
@@ -484,6 +515,7 @@ int main(void)
 	tcase_add_test(tc, test_mon_evaluate_small_groups_are_insufficient);
 	tcase_add_test(tc, test_mon_evaluate_status_follows_coverage);
 	tcase_add_test(tc, test_mon_evaluate_estimate_then_error);
+	tcase_add_test(tc, test_mon_evaluate_final_window_estimate_has_no_interval);
 	tcase_add_test(tc, test_mon_evaluate_empty_window_and_volume);
 	tcase_add_test(tc, test_mon_evaluate_segment_values_are_capped);
 	tcase_add_test(tc, test_mon_evaluate_reference_baseline);

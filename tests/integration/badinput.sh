@@ -401,6 +401,55 @@ n=$(sql "SELECT count(*) FROM prediction_ids WHERE client_id = 'stalled'")
 [ "$n" = 0 ] && ok "nothing of a stalled body is stored" || not_ok "a stalled body was stored"
 still_serves "slow clients"
 
+# --- bad query parameters on the analysis routes --------------------------------------------------
+# a small labelled reference, so that drift and estimate get as far as reading their options
+perl -e 'print "id,score,label,age,chol,cp,sex\n"; for my $i (1 .. 40) {
+	printf "ref%d,%.2f,%d,%d,%d,%d,%s\n", $i, $i / 41, $i % 3 ? 1 : 0, 30 + $i, 180 + 2 * $i, $i % 4, $i % 2 ? "male" : "female" }' \
+	>"$it_tmp/ref.csv"
+check_status "a small labelled reference" 201 POST /v1/models/bad/references "$admin" \
+	-H 'Content-Type: text/csv' --data-binary @"$it_tmp/ref.csv"
+from=$(date -u -d "@$(($(date +%s) - 30 * 86400))" +%Y-%m-%dT%H:%M:%SZ)
+to=$(date -u -d "@$(($(date +%s) + 60))" +%Y-%m-%dT%H:%M:%SZ)
+W="from=$from&to=$to"
+nq=0
+badq=
+for route in drift performance estimate; do
+	for q in '' 'from=x&to=y' "from=$from" "to=$to" "from=$to&to=$from" "from=$from&to=$from" \
+		"from=1969-12-31T00:00:00Z&to=$to" "from=0000-01-01T00:00:00Z&to=9999-12-31T23:59:59Z" \
+		"from=$from&to=2026-02-30T00:00:00Z" "$W&by=nope" "$W&by=sex,sex" "$W&by=%ff" "$W&by=" \
+		"$W&by=,,," "$W&by=sex,age" "$W&min_n=-1" "$W&min_n=99999999999999999999999" \
+		"$W&min_n=0" "$W&min_n=1e3" "$W&intersections=maybe" "$W&intersections=true&by=sex" \
+		"$W&mmd=true&permutations=0" "$W&mmd=true&permutations=5&mmd_max_rows=1" \
+		"$W&permutations=1e9" "$W&seed=-1" "$W&seed=18446744073709551616" "$W&alpha=NaN" \
+		"$W&alpha=2" "$W&alpha=-0" "$W&alpha=1e-400" "$W&reference=abc" "$W&reference=0" \
+		"$W&reference=99999" "$W&reference=-1" "$W&segment=sex" "$W&segment=nope" \
+		"$W&segment=%00" "$W&draws=1" "$W&draws=20&seed=3" "$W&from=$to" "from=%ZZ&to=$to" \
+		"$W&$(head -c 3000 /dev/zero | tr '\0' 'a')=1"; do
+		nq=$((nq + 1))
+		st=$(it_req GET "/v1/models/bad/$route?$q" "$admin")
+		case $st in
+		200)
+			jq -e 'type == "object"' "$it_body" >/dev/null 2>&1 || badq="$badq
+$route?$q: 200 without a JSON object"
+			;;
+		400 | 404 | 409 | 413)
+			tr -d '\r' <"$it_headers" | grep -qi '^content-type: application/problem+json' &&
+				jq -e --argjson s "$st" '.status == $s and (.detail | length > 0)' "$it_body" >/dev/null 2>&1 ||
+				badq="$badq
+$route?$q: $st without a proper problem"
+			;;
+		*) badq="$badq
+$route?$q: $st $(head -c 200 "$it_body")" ;;
+		esac
+	done
+done
+if [ -z "$badq" ]; then
+	ok "$nq analysis requests with bad query parameters: each 200 or a 4xx problem"
+else
+	not_ok "analysis requests with bad query parameters:$badq"
+fi
+still_serves "bad query parameters"
+
 # --- seeded mutations of valid bodies -------------------------------------------------------------------
 nmut=${BADINPUT_MUTATIONS:-1500}
 for s in "$P application/json seed.json $ingest" "$P application/x-ndjson seed.ndjson $ingest" \
@@ -417,6 +466,11 @@ for s in "$P application/json seed.json $ingest" "$P application/x-ndjson seed.n
 	fi
 done
 still_serves "$((5 * nmut)) mutated bodies"
+
+# the analysis path reads back what all of the above stored
+n=$(sql "SELECT count(*) FROM predictions p JOIN models m ON m.id = p.model_id WHERE m.name = 'bad' AND p.ts >= '$from' AND p.ts < '$to'")
+check_status "GET performance after all of it" 200 GET "/v1/models/bad/performance?$W&by=sex" "$admin"
+check_jq "it counts every stored prediction ($n)" ".rows == $n"
 
 # --- the end ------------------------------------------------------------------------------------------------
 if it_serve_stop; then

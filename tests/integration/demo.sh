@@ -14,8 +14,16 @@
 
 demo=$top_srcdir/scripts/demo.sh
 limit=150 # seconds (lib.sh scales its waits under valgrind)
-# the demos' own clusters, stopped on any exit (lib.sh stops its own)
-trap 'for v in "$it_tmp"/var*; do "$top_srcdir/scripts/pg.sh" stop "$v/pg" >/dev/null 2>&1; done; it_cleanup' EXIT
+# on any exit, what a demo that did not finish left: its server (var*/serve.pid, which the
+# demo removes when it stops it) and its cluster; lib.sh then stops its own
+demo_cleanup() {
+	for v in "$it_tmp"/var*; do
+		[ -s "$v/serve.pid" ] && kill -KILL "$(cat "$v/serve.pid")" 2>/dev/null
+		"$top_srcdir/scripts/pg.sh" stop "$v/pg" >/dev/null 2>&1
+	done
+	it_cleanup
+}
+trap 'demo_cleanup' EXIT
 
 # run_demo NAME OUT [env ARGS...]: scripts/demo.sh --no-wait, bounded; status in demo_status
 run_demo() {

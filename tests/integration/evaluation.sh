@@ -424,6 +424,61 @@ check_status "windows after the labels" 200 GET "$M/windows?state=done" "$viewer
 check_jq "Hungarian and VA final, Switzerland unlabelled" '[.windows[].status] ==
 	["final", null, "final"] and [.windows[].evaluations] == [2, 1, 2]'
 
+# --- failures and leases -------------------------------------------------------------------------
+# a window too large for max_window_rows fails: its results stay, the reason is kept, and it
+# is tried again after the back-off (10 s) once the limit is back
+printf 'evaluation_interval_s = 1\nmax_window_rows = 100\n' >"$cfgfile"
+kill -HUP "$pid_a" "$pid_b"
+sleep 1
+sql "UPDATE windows SET needs_reeval = true WHERE id = $hu" >/dev/null
+failed_once() {
+	[ "$(sql "SELECT failures FROM windows WHERE id = $hu")" -ge 1 ]
+}
+if it_wait_for 30 failed_once; then
+	ok "a failing evaluation is recorded on its window"
+else
+	not_ok "a failing evaluation is recorded"
+fi
+check_sql "the reason is kept, the window backs off, its results stay" "t|t|t|315" \
+	"SELECT last_error LIKE '%max_window_rows%', claimed_by IS NULL, claimed_until > now(),
+	(SELECT count(*) FROM results WHERE window_id = $hu) FROM windows WHERE id = $hu"
+check_status "windows show the failure" 200 GET "$M/windows?state=done&limit=1" "$viewer"
+check_jq "failures and last_error" '.windows[0].failures >= 1 and
+	(.windows[0].last_error | test("max_window_rows"))'
+printf 'evaluation_interval_s = 1\n' >"$cfgfile"
+kill -HUP "$pid_a" "$pid_b"
+recovered() {
+	[ "$(sql "SELECT failures = 0 AND last_error IS NULL AND evaluations = 3 FROM windows
+		WHERE id = $hu")" = t ]
+}
+if it_wait_for 60 recovered; then
+	ok "after the back-off the window is evaluated again, the failure cleared"
+else
+	not_ok "recovery after the back-off ($(sql "SELECT failures, evaluations, last_error
+		FROM windows WHERE id = $hu"))"
+fi
+# a claim whose lease ran out (its server died) is taken over; a live one is left alone
+dead=$(sql "SELECT w.id FROM windows w JOIN models m ON m.id = w.model_id WHERE m.name = 'load'
+	ORDER BY start_at LIMIT 1")
+live=$(sql "SELECT w.id FROM windows w JOIN models m ON m.id = w.model_id WHERE m.name = 'load'
+	ORDER BY start_at OFFSET 1 LIMIT 1")
+sql "UPDATE windows SET claimed_by = 'gone:1:1', claimed_until = now() - interval '1 second'
+	WHERE id = $dead; UPDATE windows SET claimed_by = 'busy:1:1', claimed_until = now() +
+	interval '1 hour', needs_reeval = true WHERE id = $live" >/dev/null
+taken_over() {
+	[ "$(sql "SELECT evaluations = 2 AND claimed_by IS NULL FROM windows WHERE id = $dead")" = t ]
+}
+if it_wait_for 30 taken_over; then
+	ok "an expired claim is taken over and the window evaluated"
+else
+	not_ok "an expired claim is taken over"
+fi
+sleep 2
+check_sql "a live claim of another server is left alone" "busy:1:1|1" \
+	"SELECT claimed_by, evaluations FROM windows WHERE id = $live"
+sql "UPDATE windows SET claimed_by = NULL, claimed_until = NULL, needs_reeval = false
+	WHERE id = $live" >/dev/null
+
 # --- shutdown -------------------------------------------------------------------------------------
 kill -TERM "$pid_b"
 it_wait_exit "$pid_b" 30

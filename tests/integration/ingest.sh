@@ -216,6 +216,32 @@ fi
 check_sql "the raced ids are stored once" "300|300" \
 	"SELECT (SELECT count(*) FROM prediction_ids WHERE client_id LIKE 'race%'), (SELECT count(*) FROM predictions WHERE client_id LIKE 'race%')"
 
+# partitions: the current month and the next two exist from the start; a batch in a month
+# without one creates it, also when two batches race for it
+ahead=$(sql "SELECT count(*) FROM generate_series(date_trunc('month', now() AT TIME ZONE 'UTC'), date_trunc('month', now() AT TIME ZONE 'UTC') + interval '2 months', interval '1 month') m WHERE to_regclass(to_char(m, '\"predictions_y\"YYYY\"m\"MM')) IS NOT NULL")
+[ "$ahead" = 3 ] && ok "partitions for this month and the next two exist" ||
+	not_ok "partitions for this month and the next two exist (found $ahead)"
+for k in 1 2; do
+	printf '[{"id": "old%s", "ts": "2024-03-0%sT12:00:00+02:00", "score": 0.5}]' "$k" "$k" \
+		>"$it_tmp/old$k.json"
+done
+pids=
+for k in 1 2; do
+	curl -s -m 30 -o "$it_tmp/old.out.$k" -w '%{http_code}' -H "Authorization: Bearer $ingest" \
+		-H 'Content-Type: application/json' --data-binary "@$it_tmp/old$k.json" "$BASE$P" \
+		>"$it_tmp/old.code.$k" &
+	pids="$pids $!"
+	it_bg $!
+done
+for k in $pids; do
+	wait "$k"
+done
+[ "$(cat "$it_tmp"/old.code.1 "$it_tmp"/old.code.2)" = 200200 ] &&
+	ok "two batches racing to create a month's partition" ||
+	not_ok "two batches racing to create a month's partition ($(cat "$it_tmp"/old.code.*))"
+check_sql "both land in predictions_y2024m03" "predictions_y2024m03|2" \
+	"SELECT min(tableoid::regclass::text), count(*) FROM predictions WHERE client_id LIKE 'old%'"
+
 # --- atomic batches -----------------------------------------------------------------------------
 printf '[{"id": "a1", "ts": "%s", "score": 0.1}, {"id": "a2", "ts": "%s", "score": 7}]' \
 	"$ts" "$ts" >"$it_tmp/atomic.json"
