@@ -5,7 +5,8 @@
  *   BEGIN
  *   SELECT set_config(...) FROM models WHERE id = $1 FOR KEY SHARE     (see begin_model)
  *   INSERT INTO prediction_ids SELECT ... FROM unnest($ids, $ts, $digests)
- *          WHERE (the id is not stored: one index probe) RETURNING client_id
+ *          (optimistically; after a unique violation again, skipping stored ids with one
+ *          index probe each and RETURNING the new ones: see pred_ids_new_sql)
  *   [only when some id was stored already: one SELECT naming those whose digest differs]
  *   COPY predictions FROM STDIN  (only the records the INSERT returned)
  *   COMMIT
@@ -42,7 +43,7 @@
 
 #define LOG_PREFIX "store: "
 #define COPY_CHUNK (1 << 20) /* bytes handed to PQputCopyData at once */
-#define ATTEMPTS 3
+#define ATTEMPTS 4           /* per batch: new ids, probed ids, ON CONFLICT, one retry */
 #define EPOCH_YEAR 1970
 #define LAST_YEAR 2199 /* the partition cache covers 1970-01 .. 2199-12 */
 #define MONTHS ((LAST_YEAR - EPOCH_YEAR + 1) * 12)
@@ -645,6 +646,14 @@ static const char pred_ids_fast_sql[] =
 	"AS u(c, t, d) WHERE (SELECT true FROM prediction_ids p "
 	"WHERE p.model_id = $1 AND p.client_id = u.c) IS NULL RETURNING client_id";
 
+/* The optimistic form: no probe at all, for the common batch of ids never seen (a client
+ * sending new predictions). One stored id fails it (23505) and the batch runs again with
+ * the fast form; a re-sent batch fails at its first row, so that costs little. */
+static const char pred_ids_new_sql[] =
+	"INSERT INTO prediction_ids (model_id, client_id, ts, digest) "
+	"SELECT $1, u.c, u.t, u.d FROM unnest($2::text[], $3::timestamptz[], $4::bytea[]) "
+	"AS u(c, t, d)";
+
 static const char pred_ids_safe_sql[] =
 	"INSERT INTO prediction_ids (model_id, client_id, ts, digest) "
 	"SELECT $1, u.c, u.t, u.d FROM unnest($2::text[], $3::timestamptz[], $4::bytea[]) "
@@ -655,8 +664,11 @@ static const char pred_differ_sql[] =
 	"FROM prediction_ids p WHERE p.model_id = $1 AND p.client_id = u.c) <> u.d";
 
 /* One attempt at the predictions transaction. */
+/* How try_predictions registers ids: */
+enum { IDS_NEW, IDS_FAST, IDS_SAFE };
+
 static int try_predictions(PGconn *c, const char *model, struct prep *p, const struct col_batch *b,
-			   int atomic, int safe, size_t *accepted)
+			   int atomic, int mode, size_t *accepted)
 {
 	static const unsigned oids[3] = {MON_PG_TEXT_ARRAY_OID, MON_PG_TIMESTAMPTZ_ARRAY_OID,
 					 MON_PG_BYTEA_ARRAY_OID};
@@ -672,13 +684,16 @@ static int try_predictions(PGconn *c, const char *model, struct prep *p, const s
 	ret = begin_model(c, model);
 	if (ret)
 		goto out;
-	r = exec_arrays(c, safe ? pred_ids_safe_sql : pred_ids_fast_sql, model,
-			(const struct mon_buf *const[]){&a.ids, &a.ts, &a.digs}, oids, 3);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+	r = exec_arrays(c,
+			mode == IDS_NEW    ? pred_ids_new_sql
+			: mode == IDS_FAST ? pred_ids_fast_sql
+					   : pred_ids_safe_sql,
+			model, (const struct mon_buf *const[]){&a.ids, &a.ts, &a.digs}, oids, 3);
+	if (PQresultStatus(r) != (mode == IDS_NEW ? PGRES_COMMAND_OK : PGRES_TUPLES_OK)) {
 		ret = db_error(c, r, "could not register prediction ids");
 		goto out;
 	}
-	old = mark_returned(p, b, r, 0);
+	old = mode == IDS_NEW ? 0 : mark_returned(p, b, r, 0);
 	if (old) {
 		ret = classify_old(c, p, b, model, pred_differ_sql, &nconflict);
 		if (ret)
@@ -724,7 +739,7 @@ int mon_store_insert_predictions(PGconn *c, int64_t model_id, struct col_batch *
 {
 	struct prep p;
 	char model[24];
-	int ret = 0, safe = 0;
+	int ret = 0, mode = IDS_NEW;
 
 	memset(res, 0, sizeof(*res));
 	snprintf(model, sizeof(model), "%" PRId64, model_id);
@@ -738,9 +753,10 @@ int mon_store_insert_predictions(PGconn *c, int64_t model_id, struct col_batch *
 		goto out;
 	ret = ensure_batch_months(c, b);
 	for (int attempt = 0; !ret && attempt < ATTEMPTS; attempt++) {
-		ret = try_predictions(c, model, &p, b, atomic, safe, &res->accepted);
-		if (ret == UNIQUE_RACE) {
-			safe = 1;
+		ret = try_predictions(c, model, &p, b, atomic, mode, &res->accepted);
+		if (ret == UNIQUE_RACE && mode != IDS_SAFE) {
+			/* NEW met a stored id: probe; FAST met a concurrent one: ON CONFLICT */
+			mode++;
 			ret = RETRY_TX;
 		}
 		if (ret == NO_PARTITION) {

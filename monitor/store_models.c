@@ -108,10 +108,12 @@ static int model_json(const char *spec, const char *name, const char *created_us
 int mon_store_model_get(PGconn *c, const char *name, cJSON **out)
 {
 	const char *params[1] = {name};
-	PGresult *r =
-		PQexecParams(c, SELECT_MODEL "WHERE name = $1", 1, NULL, params, NULL, NULL, 0);
+	PGresult *r;
 	int ret;
 
+	if (!col_model_name_ok(name)) /* no query: it may not even be UTF-8 */
+		return -ENOENT;
+	r = PQexecParams(c, SELECT_MODEL "WHERE name = $1", 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		ret = db_error(c, r, "could not read a model");
 	else if (PQntuples(r) == 0)
@@ -392,6 +394,8 @@ int mon_store_model_acquire(PGconn *c, const char *name, struct mon_model **out)
 	PGresult *r;
 	int ret;
 
+	if (!col_model_name_ok(name)) /* no query: it may not even be UTF-8 */
+		return -ENOENT;
 	m = lookup(name);
 	if (m) {
 		*out = m;

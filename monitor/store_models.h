@@ -53,7 +53,7 @@ int mon_store_model_create(PGconn *c, const cJSON *spec, cJSON **out, int *creat
  *   {"name", "version", "threshold", "positive_label", "negative_label",
  *    "features": [{"name", "type"}], "segments": [...], "created_at",
  *    "evaluation_period", "lateness" (seconds), "label_complete", "fn_cost", "fp_cost"}
- * Returns 0, -ENOENT (no such model), -EAGAIN or -EIO. */
+ * Returns 0, -ENOENT (no such model, or a name no model can have), -EAGAIN or -EIO. */
 int mon_store_model_get(PGconn *c, const char *name, cJSON **out) MON_MUSTCHECK;
 
 /* Every model, ordered by name, as a JSON array of the objects above. Returns 0, -EAGAIN
@@ -62,7 +62,8 @@ int mon_store_model_list(PGconn *c, cJSON **out) MON_MUSTCHECK;
 
 /* The model named name, from the cache or else read through c (which may be NULL: then a
  * cache miss returns -EAGAIN). Returns 0 and a reference in *out (give it back with
- * mon_store_model_release); -ENOENT (no such model); -EAGAIN; -EIO. Thread-safe. */
+ * mon_store_model_release); -ENOENT (no such model, or a name no model can have); -EAGAIN;
+ * -EIO. Thread-safe. */
 int mon_store_model_acquire(PGconn *c, const char *name, struct mon_model **out) MON_MUSTCHECK;
 void mon_store_model_release(struct mon_model *m); /* NULL is a no-op; thread-safe */
 

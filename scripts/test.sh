@@ -31,7 +31,7 @@ run_check() {
 	if grep -Eq '^# (SKIP|FAIL|ERROR|XPASS): +[1-9]' "$dir/check.out"; then
 		status=1
 		for f in $(find "$dir/tests" -name '*.log'); do
-			if grep -Eq '^(FAIL|SKIP|ERROR)' "${f%.log}.trs" 2>/dev/null; then
+			if grep -Eq '^:test-result: (FAIL|SKIP|ERROR)' "${f%.log}.trs" 2>/dev/null; then
 				echo "---- $f"; tail -n 40 "$f"
 			fi
 		done

@@ -430,6 +430,30 @@ START_TEST(test_schema_parse_rejects)
 }
 END_TEST
 
+START_TEST(test_model_name_ok)
+{
+	char longest[130];
+
+	memset(longest, 'a', 128);
+	longest[128] = '\0';
+	ck_assert(col_model_name_ok("heart"));
+	ck_assert(col_model_name_ok("Heart-2.1_x"));
+	ck_assert(col_model_name_ok("9"));
+	ck_assert(col_model_name_ok(longest));
+	longest[128] = 'a';
+	longest[129] = '\0';
+	ck_assert(!col_model_name_ok(longest));
+	ck_assert(!col_model_name_ok(""));
+	ck_assert(!col_model_name_ok(NULL));
+	ck_assert(!col_model_name_ok("-x"));
+	ck_assert(!col_model_name_ok(".x"));
+	ck_assert(!col_model_name_ok("a b"));
+	ck_assert(!col_model_name_ok("a/b"));
+	ck_assert(!col_model_name_ok("caf\xc3\xa9"));
+	ck_assert(!col_model_name_ok("\xff"));
+}
+END_TEST
+
 START_TEST(test_schema_parse_limits)
 {
 	cJSON *j = cJSON_CreateObject(), *fs = cJSON_AddArrayToObject(j, "features");
@@ -1308,6 +1332,7 @@ static Suite *batch_suite(void)
 	tcase_add_test(tc, test_schema_parse_valid);
 	tcase_add_test(tc, test_schema_parse_rejects);
 	tcase_add_test(tc, test_schema_parse_limits);
+	tcase_add_test(tc, test_model_name_ok);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("json");

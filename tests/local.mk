@@ -103,3 +103,8 @@ endif
 TESTS += %D%/integration/durability.sh %D%/integration/badinput.sh %D%/integration/demo.sh
 EXTRA_DIST += %D%/integration/durability.sh %D%/integration/badinput.sh \
 	%D%/integration/httpfuzz.pl %D%/integration/demo.sh
+
+# end to end on real data: the heart-disease sites through the scheduler and the default
+# rules (drift alerts, no page on 50 windows resampled from the reference, inhibition, CBPE)
+TESTS += %D%/integration/realdata.sh
+EXTRA_DIST += %D%/integration/realdata.sh

@@ -351,6 +351,8 @@ check_post "an empty batch: 200" 200 $P "$ingest" application/json "$it_tmp/empt
 check_jq "with zeros" '. == {"accepted": 0, "duplicates": 0, "conflicts": [], "rejected": []}'
 check_post "form-encoded body: 415" 415 $P "$ingest" application/x-www-form-urlencoded "$it_tmp/empty.json"
 check_post "unknown model: 404" 404 /v1/models/nope/predictions "$ingest" application/json "$it_tmp/empty.json"
+check_post "a model name no model can have: 404" 404 /v1/models/caf%FF/predictions "$ingest" \
+	application/json "$it_tmp/empty.json"
 check_post "a viewer may not ingest: 403" 403 $P "$viewer" application/json "$it_tmp/empty.json"
 
 # --- labels -------------------------------------------------------------------------------------------
