@@ -346,10 +346,9 @@ fi
 
 echo
 echo "== ask again (the token is an admin token; \`vigil token create --role viewer\` makes a read-only one)"
-echo "export VIGIL_TOKEN=$token"
-echo "curl -s -H \"Authorization: Bearer \$VIGIL_TOKEN\" '$base/v1/models/heart/drift?$q' | jq ."
-echo "curl -s -H \"Authorization: Bearer \$VIGIL_TOKEN\" '$base/v1/models/heart/performance?$q&by=sex' | jq ."
-echo "curl -s -H \"Authorization: Bearer \$VIGIL_TOKEN\" '$base/v1/models/heart/estimate?$q&by=sex' | jq ."
+echo "curl -s -H 'Authorization: Bearer $token' '$base/v1/models/heart/drift?$q' | jq ."
+echo "curl -s -H 'Authorization: Bearer $token' '$base/v1/models/heart/performance?$q&by=sex' | jq ."
+echo "curl -s -H 'Authorization: Bearer $token' '$base/v1/models/heart/estimate?$q&by=sex' | jq ."
 echo "curl -s '$base/metrics' | grep ^vigil_"
 if [ "$no_wait" = 1 ]; then
 	echo

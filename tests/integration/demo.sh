@@ -60,8 +60,7 @@ check_output() {
 	has "$1: performance of men (n = 520)" "$2" '^  sex=male +520 +0\.[0-9]+ +0\.[0-9]+ \[0\.[0-9]+, 0\.[0-9]+\]'
 	has "$1: performance per site" "$2" '^  site=switzerland +123 '
 	has "$1: the label-free estimate" "$2" '^  sex=male +0\.[0-9]+ \['
-	has "$1: the token to ask again" "$2" '^export VIGIL_TOKEN=vgl_[A-Za-z0-9_-]+$'
-	has "$1: curl line for drift" "$2" "^curl -s -H \"Authorization: Bearer \\\$VIGIL_TOKEN\" 'http://127\\.0\\.0\\.1:[0-9]+/v1/models/heart/drift\\?from="
+	has "$1: curl line for drift, with the token" "$2" "^curl -s -H 'Authorization: Bearer vgl_[A-Za-z0-9_-]+' 'http://127\\.0\\.0\\.1:[0-9]+/v1/models/heart/drift\\?from="
 	has "$1: curl line for performance by sex" "$2" "^curl .*/v1/models/heart/performance\\?from=.*&by=sex'"
 }
 
@@ -141,6 +140,13 @@ fi
 sport=$(sed -n 's|^demo: vigil serve (pid [0-9]*) listens on http://127\.0\.0\.1:\([0-9]*\);.*|\1|p' "$out3")
 st=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:${sport:-1}/readyz")
 [ "$st" = 200 ] && ok "waiting: the server answers /readyz meanwhile" || not_ok "waiting: /readyz $st"
+# the curl lines it printed work as they are
+line=$(grep "^curl .*/performance?" "$out3" | head -n 1)
+if [ -n "$line" ] && sh -c "$line" 2>/dev/null | jq -e '.labeled_rows == 617 and (.groups | length) == 2' >/dev/null 2>&1; then
+	ok "waiting: the printed curl line for performance answers (617 labelled rows, 2 sexes)"
+else
+	not_ok "waiting: the printed curl line: $line"
+fi
 kill -INT "$d3"
 it_wait_exit "$d3" 30
 [ "$it_status" = 130 ] && ok "waiting: SIGINT ends the demo (status 130)" ||
