@@ -58,9 +58,10 @@ void mon_api_readyz(struct mon_http_req *req, struct mon_http_resp *resp)
 		return;
 	}
 	if (strcmp(current, srv->schema_latest) < 0) {
-		mon_http_problem(resp, 503, "not-ready", NULL,
-				 "the schema is at \"%s\"; this vigil needs \"%s\" (run vigil migrate)",
-				 current, srv->schema_latest);
+		mon_http_problem(
+			resp, 503, "not-ready", NULL,
+			"the schema is at \"%s\"; this vigil needs \"%s\" (run vigil migrate)",
+			current, srv->schema_latest);
 		return;
 	}
 	j = cJSON_CreateObject();
@@ -118,7 +119,8 @@ static cJSON *components(void)
 		{"NotFound", "No such route or resource."},
 		{"MethodNotAllowed", "The route exists but not with this method (see Allow)."},
 		{"Conflict", "The resource exists with other content."},
-		{"PayloadTooLarge", "The body exceeds max_body_bytes, or a batch max_batch_records."},
+		{"PayloadTooLarge",
+		 "The body exceeds max_body_bytes, or a batch max_batch_records."},
 		{"UnsupportedMediaType", "The body's Content-Type is not accepted."},
 		{"InternalError", "The server failed; details are in its log."},
 		{"Unavailable", "The database is unavailable; retry after Retry-After seconds."},
@@ -261,9 +263,10 @@ cJSON *mon_api_openapi_doc(void)
 	cJSON_AddStringToObject(doc, "openapi", "3.0.3");
 	cJSON_AddStringToObject(info, "title", "vigil");
 	cJSON_AddStringToObject(info, "version", PACKAGE_VERSION);
-	cJSON_AddStringToObject(info, "description",
-				"Drift, silent-failure and subgroup performance monitoring for "
-				"clinical ML models. Errors are RFC 9457 application/problem+json.");
+	cJSON_AddStringToObject(
+		info, "description",
+		"Drift, silent-failure and subgroup performance monitoring for "
+		"clinical ML models. Errors are RFC 9457 application/problem+json.");
 	paths = cJSON_AddObjectToObject(doc, "paths");
 	for (size_t i = 0; i < mon_http_nroutes; i++) {
 		const struct mon_http_route *r = &mon_http_routes[i];

@@ -114,13 +114,14 @@ int mon_audit_append(PGconn *c, const char *actor, const char *action, const cha
 		}
 		PQclear(r);
 	}
-	r = PQexec(c, "SELECT pg_advisory_xact_lock(" MON_LOCK_CLASS_SQL ", " MON_LOCK_AUDIT_SQL
-		      ")");
+	r = PQexec(c,
+		   "SELECT pg_advisory_xact_lock(" MON_LOCK_CLASS_SQL ", " MON_LOCK_AUDIT_SQL ")");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		ret = fail_stmt(c, r, "could not lock the audit chain");
 		goto out;
 	}
-	last = PQexec(c, "SELECT encode(hash, 'hex') FROM audit_log ORDER BY audit_log.id DESC LIMIT 1");
+	last = PQexec(
+		c, "SELECT encode(hash, 'hex') FROM audit_log ORDER BY audit_log.id DESC LIMIT 1");
 	if (PQresultStatus(last) != PGRES_TUPLES_OK) {
 		ret = fail_stmt(c, last, "could not read the last audit row");
 		goto out;
@@ -154,11 +155,12 @@ int mon_audit_append(PGconn *c, const char *actor, const char *action, const cha
 	ins[8] = prev_hex;
 	ins[9] = hash;
 	PQclear(r);
-	r = PQexecParams(c,
-			 "INSERT INTO audit_log (id, at, actor, action, target, remote, outcome, "
-			 "detail, prev_hash, hash) VALUES ($1::bigint, $2::timestamptz, $3, $4, $5, "
-			 "$6, $7, $8::jsonb, decode($9, 'hex'), decode($10, 'hex'))",
-			 10, NULL, ins, NULL, NULL, 0);
+	r = PQexecParams(
+		c,
+		"INSERT INTO audit_log (id, at, actor, action, target, remote, outcome, "
+		"detail, prev_hash, hash) VALUES ($1::bigint, $2::timestamptz, $3, $4, $5, "
+		"$6, $7, $8::jsonb, decode($9, 'hex'), decode($10, 'hex'))",
+		10, NULL, ins, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		ret = fail_stmt(c, r, "could not append to the audit log");
 		goto out;
@@ -210,7 +212,7 @@ int mon_audit_verify(PGconn *c, struct mon_audit_verdict *v)
 		goto out;
 	}
 	PQclear(r);
-	r = PQexec(c, "DECLARE audit_chain NO SCROLL CURSOR FOR SELECT id::text, " 
+	r = PQexec(c, "DECLARE audit_chain NO SCROLL CURSOR FOR SELECT id::text, "
 		      "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, "
 		      "action, target, remote, outcome, detail::text, encode(prev_hash, 'hex'), "
 		      "encode(hash, 'hex') FROM audit_log ORDER BY audit_log.id");
@@ -238,13 +240,15 @@ int mon_audit_verify(PGconn *c, struct mon_audit_verdict *v)
 				f[k] = PQgetvalue(r, i, k);
 			v->rows++;
 			if (strcmp(PQgetvalue(r, i, 8), prev)) {
-				broken(v, f[0], "its prev_hash does not match the previous row's hash "
-						"(a row before it was removed or altered)");
+				broken(v, f[0],
+				       "its prev_hash does not match the previous row's hash "
+				       "(a row before it was removed or altered)");
 				goto done;
 			}
 			if (chain_hash(prev, f, hash) || strcmp(hash, PQgetvalue(r, i, 9))) {
-				broken(v, f[0], "its hash does not match its content (the row was "
-						"altered)");
+				broken(v, f[0],
+				       "its hash does not match its content (the row was "
+				       "altered)");
 				goto done;
 			}
 			memcpy(prev, hash, sizeof(prev));
@@ -344,8 +348,8 @@ static int parse_query_num(struct mon_http_req *req, struct mon_http_resp *resp,
 	v = strtoll(s, &end, 10);
 	if (errno || end == s || *end || v < lo || v > hi) {
 		mon_http_problem(resp, 400, "invalid-parameter", NULL,
-				 "query parameter %s must be a whole number in [%lld, %lld]", key, lo,
-				 hi);
+				 "query parameter %s must be a whole number in [%lld, %lld]", key,
+				 lo, hi);
 		return -EINVAL;
 	}
 	*out = v;
@@ -387,13 +391,14 @@ void mon_api_audit_list(struct mon_http_req *req, struct mon_http_resp *resp)
 		goto out;
 	}
 	PQclear(r);
-	r = PQexecParams(c,
-			 "SELECT id::text, " 
-			 "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, "
-			 "action, target, remote, outcome, detail::text, encode(hash, 'hex') "
-			 "FROM audit_log WHERE ($2::bigint = 0 OR audit_log.id < $2::bigint) "
-			 "ORDER BY audit_log.id DESC LIMIT $1::int",
-			 2, NULL, params, NULL, NULL, 0);
+	r = PQexecParams(
+		c,
+		"SELECT id::text, "
+		"to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, "
+		"action, target, remote, outcome, detail::text, encode(hash, 'hex') "
+		"FROM audit_log WHERE ($2::bigint = 0 OR audit_log.id < $2::bigint) "
+		"ORDER BY audit_log.id DESC LIMIT $1::int",
+		2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		failed = mon_server_db_fail(req, resp, c, r, "could not list the audit log");
 		goto out;

@@ -38,8 +38,8 @@ int mon_audit_request(PGconn *c, const struct mon_http_req *req, const char *act
 		      const char *target, const char *outcome, const cJSON *detail) MON_MUSTCHECK;
 
 struct mon_audit_verdict {
-	unsigned long long rows;  /* rows checked */
-	long long broken_id;      /* first broken row's id, or -1 when intact */
+	unsigned long long rows; /* rows checked */
+	long long broken_id;     /* first broken row's id, or -1 when intact */
 	char reason[160];
 };
 

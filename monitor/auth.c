@@ -173,7 +173,8 @@ int mon_auth_check(struct mon_auth *a, struct mon_db *db, const char *token, uns
 		int unavailable = mon_db_unavailable(c, r);
 
 		if (!unavailable)
-			log_err(LOG_PREFIX "could not look up a token: %s", PQresultErrorMessage(r));
+			log_err(LOG_PREFIX "could not look up a token: %s",
+				PQresultErrorMessage(r));
 		PQclear(r);
 		mon_db_release(db, c, unavailable);
 		return unavailable ? -EAGAIN : -EIO;
@@ -202,8 +203,7 @@ int mon_auth_check(struct mon_auth *a, struct mon_db *db, const char *token, uns
 /* base64url without padding: 32 bytes -> 43 characters */
 static void b64url(const unsigned char *in, size_t n, char *out)
 {
-	static const char al[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	unsigned v = 0;
 	int bits = 0;
 	size_t o = 0;
@@ -270,8 +270,9 @@ int mon_auth_token_create(PGconn *c, const char *name, enum mon_role role, const
 		goto out;
 	}
 	PQclear(r);
-	r = PQexecParams(c, "INSERT INTO api_tokens (name, role, sha256) "
-			    "VALUES ($1, $2, decode($3, 'hex'))",
+	r = PQexecParams(c,
+			 "INSERT INTO api_tokens (name, role, sha256) "
+			 "VALUES ($1, $2, decode($3, 'hex'))",
 			 3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -314,8 +315,9 @@ int mon_auth_token_revoke(PGconn *c, const char *name, const char *actor, const 
 		goto out;
 	}
 	PQclear(r);
-	r = PQexecParams(c, "UPDATE api_tokens SET revoked_at = now() "
-			    "WHERE name = $1 AND revoked_at IS NULL",
+	r = PQexecParams(c,
+			 "UPDATE api_tokens SET revoked_at = now() "
+			 "WHERE name = $1 AND revoked_at IS NULL",
 			 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		ret = fail_stmt(c, r, "could not revoke a token");
@@ -451,8 +453,9 @@ int mon_token_main(int argc, char **argv)
 			return 2;
 		}
 		if (name && !mon_auth_valid_name(name)) {
-			fprintf(stderr, "vigil token create: --name must be 1 to 64 letters, digits, "
-					"'.', '_' or '-'\n");
+			fprintf(stderr,
+				"vigil token create: --name must be 1 to 64 letters, digits, "
+				"'.', '_' or '-'\n");
 			return 2;
 		}
 		if (optind != argc) {
@@ -479,8 +482,9 @@ int mon_token_main(int argc, char **argv)
 		ret = mon_auth_token_create(c, name, role, actor, "local", token, used);
 		if (!ret) {
 			printf("%s\n", token);
-			fprintf(stderr, "vigil token: created token \"%s\" with role %s; it is "
-					"shown only once\n",
+			fprintf(stderr,
+				"vigil token: created token \"%s\" with role %s; it is "
+				"shown only once\n",
 				used, mon_auth_role_name(role));
 		} else if (ret == -EEXIST) {
 			fprintf(stderr, "vigil token create: a token named \"%s\" already exists\n",

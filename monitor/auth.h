@@ -29,7 +29,7 @@
 
 struct mon_auth; /* opaque */
 
-struct mon_auth *mon_auth_new(void); /* aborts when out of memory */
+struct mon_auth *mon_auth_new(void);    /* aborts when out of memory */
 void mon_auth_free(struct mon_auth *a); /* NULL is a no-op */
 
 /* Check token (the text after "Bearer "). ttl_s is the cache lifetime. Returns 0 and fills

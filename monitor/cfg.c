@@ -67,8 +67,8 @@ static const struct opt opts[] = {
 	 OFF(db_startup_timeout_s)},
 	{"token_cache_ttl_s", "VIGIL_TOKEN_CACHE_TTL_S", T_UINT, "5", 0, 300, MON_CF_RELOADABLE,
 	 OFF(token_cache_ttl_s)},
-	{"shutdown_timeout_s", "VIGIL_SHUTDOWN_TIMEOUT_S", T_UINT, "30", 0, 3600,
-	 MON_CF_RELOADABLE, OFF(shutdown_timeout_s)},
+	{"shutdown_timeout_s", "VIGIL_SHUTDOWN_TIMEOUT_S", T_UINT, "30", 0, 3600, MON_CF_RELOADABLE,
+	 OFF(shutdown_timeout_s)},
 	{"retry_after_s", "VIGIL_RETRY_AFTER_S", T_UINT, "5", 1, 3600, MON_CF_RELOADABLE,
 	 OFF(retry_after_s)},
 	{"log_level", "VIGIL_LOG_LEVEL", T_LEVEL, "info", 0, 0, MON_CF_RELOADABLE, OFF(log_level)},
@@ -98,8 +98,8 @@ struct pending {
 #define RECEIVER_PREFIX "receiver."
 #define RECEIVER_PREFIX_LEN (sizeof(RECEIVER_PREFIX) - 1)
 
-static void __attribute__((format(printf, 3, 4))) seterr(char *err, size_t len, const char *fmt,
-							   ...)
+static void __attribute__((format(printf, 3, 4)))
+seterr(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -239,8 +239,8 @@ static int parse_size(const char *s, unsigned long long *out)
 	static const struct {
 		const char *sfx;
 		unsigned long long mul;
-	} sfx[] = {{"", 1},        {"k", KIB},   {"K", KIB},   {"KiB", KIB}, {"M", MIB},
-		   {"MiB", MIB},   {"G", GIB},   {"GiB", GIB}, {"B", 1}};
+	} sfx[] = {{"", 1},      {"k", KIB}, {"K", KIB},   {"KiB", KIB}, {"M", MIB},
+		   {"MiB", MIB}, {"G", GIB}, {"GiB", GIB}, {"B", 1}};
 	unsigned long long v;
 	char *end;
 
@@ -311,8 +311,8 @@ static int convert(const struct opt *o, const char *v, const char *src, struct m
 	case T_LISTEN:
 		if (mon_cfg_split_listen(v, host, sizeof(host), &port)) {
 			seterr(err, errlen,
-			       "invalid value for %s: \"%s\" is not host:port (from %s)", o->key,
-			       v, src);
+			       "invalid value for %s: \"%s\" is not host:port (from %s)", o->key, v,
+			       src);
 			return -EINVAL;
 		}
 		*(char **)field = mon_xstrndup(v, strlen(v));
@@ -395,7 +395,8 @@ int mon_cfg_load(const char *file, const char *const *sets, size_t nsets, struct
 			continue;
 		}
 		if (i < 0) {
-			seterr(err, errlen, "unknown setting \"%.*s\"", (int)(eq - sets[k]), sets[k]);
+			seterr(err, errlen, "unknown setting \"%.*s\"", (int)(eq - sets[k]),
+			       sets[k]);
 			ret = -EINVAL;
 			goto out;
 		}
@@ -467,7 +468,7 @@ struct mon_cfg *mon_cfg_merge_reload(const struct mon_cfg *old, const struct mon
 		format_value(o, next, b, sizeof(b));
 		if (strcmp(a, b) && !(o->flags & MON_CF_RELOADABLE)) {
 			log_warn(LOG_PREFIX "%s cannot be changed without a restart; keeping the "
-				 "running value",
+					    "running value",
 				 o->key);
 			from = old;
 		} else if (strcmp(a, b)) {

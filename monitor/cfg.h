@@ -23,22 +23,22 @@
 #include "monitor/receiver.h"
 
 struct mon_cfg {
-	char *listen;              /* "host:port" as given; host may be [v6] */
-	char *database_url;        /* libpq URL or conninfo; "" uses libpq's PG* variables */
-	unsigned threads;          /* HTTP worker threads */
-	unsigned max_connections;  /* total open connections */
+	char *listen;             /* "host:port" as given; host may be [v6] */
+	char *database_url;       /* libpq URL or conninfo; "" uses libpq's PG* variables */
+	unsigned threads;         /* HTTP worker threads */
+	unsigned max_connections; /* total open connections */
 	unsigned max_connections_per_ip;
 	unsigned connection_timeout_s; /* idle or stalled connection is closed after this */
-	size_t max_body_bytes;     /* request bodies beyond this are answered 413 */
-	size_t max_batch_records;  /* records in one ingest batch */
-	size_t max_window_rows;    /* rows an analysis request may load (window or reference) */
-	unsigned max_json_depth;   /* nesting depth accepted in request JSON */
-	unsigned db_pool_size;     /* PostgreSQL connections */
+	size_t max_body_bytes;         /* request bodies beyond this are answered 413 */
+	size_t max_batch_records;      /* records in one ingest batch */
+	size_t max_window_rows;        /* rows an analysis request may load (window or reference) */
+	unsigned max_json_depth;       /* nesting depth accepted in request JSON */
+	unsigned db_pool_size;         /* PostgreSQL connections */
 	unsigned db_acquire_timeout_ms; /* how long a request waits for a free connection */
 	unsigned db_startup_timeout_s;  /* how long serve waits for the database at start */
-	unsigned token_cache_ttl_s; /* a revoked token stops working within this time */
+	unsigned token_cache_ttl_s;     /* a revoked token stops working within this time */
 	unsigned shutdown_timeout_s;    /* how long SIGTERM waits for in-flight requests */
-	unsigned retry_after_s;    /* Retry-After sent with 503 */
+	unsigned retry_after_s;         /* Retry-After sent with 503 */
 	enum mon_log_level log_level;
 	/* notifications (monitor/notify.h); receivers from receiver.NAME.* keys (receiver.h) */
 	unsigned notify_resend_s;  /* re-send firing alerts to Alertmanager receivers this often */
@@ -47,8 +47,8 @@ struct mon_cfg {
 	/* evaluation (monitor/scheduler.h) */
 	unsigned evaluation_interval_s; /* materialise windows this often; 0: never evaluate */
 	unsigned evaluation_lease_s;    /* a claimed window is another's to take after this */
-	unsigned evaluation_backfill_windows; /* windows created back from now, at most */
-	unsigned evaluation_cbpe_draws; /* draws for the CBPE estimate's intervals */
+	unsigned evaluation_backfill_windows;   /* windows created back from now, at most */
+	unsigned evaluation_cbpe_draws;         /* draws for the CBPE estimate's intervals */
 	unsigned evaluation_max_segment_values; /* evaluated values per segment attribute */
 };
 

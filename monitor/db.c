@@ -66,8 +66,7 @@ int mon_db_open(const char *conninfo, size_t size, struct mon_db **out)
 		PQconninfoOption *o = PQconninfoParse(conninfo, &err);
 
 		if (!o) {
-			log_err(LOG_PREFIX "invalid database URL: %s",
-				err ? err : "out of memory");
+			log_err(LOG_PREFIX "invalid database URL: %s", err ? err : "out of memory");
 			PQfreemem(err);
 			return -EINVAL;
 		}
@@ -113,9 +112,10 @@ static void on_notice(void *arg, const char *msg)
 /* Our defaults come first so that the caller's conninfo, expanded from dbname, wins. */
 static PGconn *connect_new(const struct mon_db *db)
 {
-	const char *keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
-			      "keepalives_interval", "keepalives_count",
-			      "fallback_application_name", "dbname", NULL};
+	const char *keys[] = {"connect_timeout",  "keepalives",
+			      "keepalives_idle",  "keepalives_interval",
+			      "keepalives_count", "fallback_application_name",
+			      "dbname",           NULL};
 	const char *vals[] = {"2", "1", "10", "5", "3", "vigil", db->conninfo, NULL};
 
 	PGconn *c;
@@ -166,7 +166,7 @@ static void note_failure(struct mon_db *db, PGconn *c)
 		return;
 	if (skipped)
 		log_err(LOG_PREFIX "could not connect to database: %s (%lu similar messages "
-			"suppressed)",
+				   "suppressed)",
 			msg, skipped);
 	else
 		log_err(LOG_PREFIX "could not connect to database: %s", msg);

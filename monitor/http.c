@@ -96,8 +96,8 @@ static const char *reason(int status)
 	return r && *r && strcmp(r, "Unknown") ? r : "Error";
 }
 
-void mon_http_problem(struct mon_http_resp *resp, int status, const char *type,
-		      const char *pointer, const char *fmt, ...)
+void mon_http_problem(struct mon_http_resp *resp, int status, const char *type, const char *pointer,
+		      const char *fmt, ...)
 {
 	char detail[512], typebuf[256];
 	cJSON *j = cJSON_CreateObject();
@@ -184,8 +184,7 @@ int mon_http_body_json(struct mon_http_req *req, struct mon_http_resp *resp, cJS
 	cJSON *j;
 
 	*out = NULL;
-	if (strcmp(ct, "application/json") &&
-	    !(ctlen > 5 && !strcmp(ct + ctlen - 5, "+json"))) {
+	if (strcmp(ct, "application/json") && !(ctlen > 5 && !strcmp(ct + ctlen - 5, "+json"))) {
 		mon_http_problem(resp, 415, "unsupported-media-type", NULL,
 				 "the body must be application/json, not \"%s\"", ct);
 		return -EINVAL;
@@ -211,8 +210,7 @@ int mon_http_body_json(struct mon_http_req *req, struct mon_http_resp *resp, cJS
 
 /* 1 when path matches pattern; then the {param} values are copied NUL-separated into buf
  * (at least strlen(path) + 1 bytes) and pointed to by params. */
-static int match(const char *pattern, const char *path, char *buf, const char **params,
-		 size_t *np)
+static int match(const char *pattern, const char *path, char *buf, const char **params, size_t *np)
 {
 	const char *p = pattern, *q = path;
 	size_t n = 0;
@@ -457,8 +455,8 @@ static int authorize(struct request *st, struct MHD_Connection *conn, enum MHD_R
 	return 0;
 }
 
-static enum MHD_Result first_call(struct request *st, struct MHD_Connection *conn,
-				  const char *url, const char *method)
+static enum MHD_Result first_call(struct request *st, struct MHD_Connection *conn, const char *url,
+				  const char *method)
 {
 	char allow[256];
 	const char *cl;
@@ -473,8 +471,7 @@ static enum MHD_Result first_call(struct request *st, struct MHD_Connection *con
 	st->req.content_type = st->ctype;
 	st->req.body = "";
 	client_address(conn, st->remote, sizeof(st->remote));
-	media_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					       MHD_HTTP_HEADER_CONTENT_TYPE),
+	media_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
 		   st->ctype, sizeof(st->ctype));
 	status = route(st, method, url, allow, sizeof(allow));
 	if (status == 404)
@@ -580,9 +577,8 @@ static enum MHD_Result last_call(struct request *st, struct MHD_Connection *conn
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size,
-				  void **con_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	struct mon_http *h = cls;
 	struct request *st = *con_cls;
@@ -616,7 +612,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	if (!st)
 		return;
-	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+	    toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
 		log_debug(LOG_PREFIX "request from %s ended early (code %d)", st->remote, (int)toe);
 	if (st->status) {
 		double secs = mon_now() - st->start;
@@ -640,8 +637,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* --- the daemon -------------------------------------------------------------------------- */
 
-static void __attribute__((format(printf, 2, 0))) on_mhd_log(void *cls, const char *fmt,
-								 va_list ap)
+static void __attribute__((format(printf, 2, 0))) on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char buf[512];
 	size_t n;
@@ -706,8 +702,8 @@ int mon_http_start(struct mon_server *srv, struct mon_http **out)
 		flags |= MHD_USE_IPv6;
 	h->d = MHD_start_daemon(
 		flags, (uint16_t)portn, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-		on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
+		on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_connections_per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,

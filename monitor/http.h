@@ -33,15 +33,15 @@ struct mon_principal {
 /* One request as handlers see it. All pointers are borrowed for the handler's duration. */
 struct mon_http_req {
 	const char *method;
-	const char *path;           /* without the query string */
-	const char *params[4];      /* path parameters captured by {name} in the pattern */
+	const char *path;      /* without the query string */
+	const char *params[4]; /* path parameters captured by {name} in the pattern */
 	size_t nparams;
-	const char *content_type;   /* media type only, lower case, "" when absent */
-	const char *body;           /* NUL-terminated copy of the body (may contain NULs) */
+	const char *content_type; /* media type only, lower case, "" when absent */
+	const char *body;         /* NUL-terminated copy of the body (may contain NULs) */
 	size_t body_len;
-	const char *remote;         /* client address, for the audit log */
+	const char *remote; /* client address, for the audit log */
 	struct mon_principal who;
-	void *conn;                 /* the MHD connection, for mon_http_query */
+	void *conn; /* the MHD connection, for mon_http_query */
 	struct mon_server *srv;
 };
 
@@ -53,7 +53,7 @@ struct mon_http_resp {
 	const char *content_type; /* static string; default application/json */
 	char *body;               /* malloc'd; freed by the server */
 	size_t body_len;
-	int retry_after;          /* seconds; sent as Retry-After when > 0 */
+	int retry_after; /* seconds; sent as Retry-After when > 0 */
 };
 
 /* Set resp to status with the JSON document j (consumed: deleted here). */
@@ -62,8 +62,8 @@ void mon_http_json(struct mon_http_resp *resp, int status, cJSON *j);
 /* Set resp to an RFC 9457 application/problem+json error: type is a short slug appended
  * to "https://vigil.invalid/problems/" (or NULL for about:blank), title derived from the
  * status, detail a sentence, pointer a JSON pointer to the offending field (or NULL). */
-void mon_http_problem(struct mon_http_resp *resp, int status, const char *type,
-		      const char *pointer, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void mon_http_problem(struct mon_http_resp *resp, int status, const char *type, const char *pointer,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Map a negative errno to a status, in exactly one place: EINVAL 400, ENOENT 404,
  * EEXIST 409, E2BIG 413, EAGAIN and ETIMEDOUT 503, EACCES 403, EPERM 401, anything else

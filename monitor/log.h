@@ -33,10 +33,10 @@ const char *mon_log_level_name(enum mon_log_level level);
  * when the level is disabled. */
 void mon_log(enum mon_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define mon_log_at(level, ...)                                                                    \
-	do {                                                                                      \
-		if (mon_log_enabled(level))                                                       \
-			mon_log(level, __VA_ARGS__);                                              \
+#define mon_log_at(level, ...)                                                                     \
+	do {                                                                                       \
+		if (mon_log_enabled(level))                                                        \
+			mon_log(level, __VA_ARGS__);                                               \
 	} while (0)
 #define log_err(...) mon_log_at(MON_LOG_ERR, __VA_ARGS__)
 #define log_warn(...) mon_log_at(MON_LOG_WARN, __VA_ARGS__)
@@ -60,7 +60,10 @@ struct mon_ratelimit {
 	double interval; /* current back-off */
 	unsigned long suppressed;
 };
-#define MON_RATELIMIT_INIT {PTHREAD_MUTEX_INITIALIZER, 0, 0.0, 0.0, 0}
+#define MON_RATELIMIT_INIT                                                                         \
+	{                                                                                          \
+		PTHREAD_MUTEX_INITIALIZER, 0, 0.0, 0.0, 0                                          \
+	}
 
 /* Record a failure. Returns 1 when it should be logged now and stores in *suppressed how
  * many were swallowed since the last one logged; 0 when it should be kept quiet. */

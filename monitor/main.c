@@ -37,15 +37,9 @@ static const struct {
 	const char *name;
 	int (*fn)(int, char **);
 } commands[] = {
-	{"drift", mon_cli_drift},
-	{"perf", mon_cli_perf},
-	{"estimate", mon_cli_estimate},
-	{"serve", mon_serve_main},
-	{"migrate", mon_migrate_main},
-	{"token", mon_token_main},
-	{"audit", mon_audit_main},
-	{"alerts", mon_alerts_main},
-	{"routes", mon_api_routes_main},
+	{"drift", mon_cli_drift},  {"perf", mon_cli_perf},        {"estimate", mon_cli_estimate},
+	{"serve", mon_serve_main}, {"migrate", mon_migrate_main}, {"token", mon_token_main},
+	{"audit", mon_audit_main}, {"alerts", mon_alerts_main},   {"routes", mon_api_routes_main},
 };
 
 int main(int argc, char **argv)
@@ -67,6 +61,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "vigil: unknown command \"%s\" (vigil --help lists the commands)\n", argv[1]);
+	fprintf(stderr, "vigil: unknown command \"%s\" (vigil --help lists the commands)\n",
+		argv[1]);
 	return 2;
 }

@@ -183,8 +183,7 @@ void mon_metrics_add_ingested(struct mon_metrics *m, const char *model, const ch
 	pthread_mutex_unlock(&m->lock);
 }
 
-void mon_metrics_add_notification(struct mon_metrics *m, const char *receiver,
-				  const char *outcome)
+void mon_metrics_add_notification(struct mon_metrics *m, const char *receiver, const char *outcome)
 {
 	struct model_ctr *c = NULL;
 
@@ -339,7 +338,8 @@ int mon_metrics_render(struct mon_metrics *m, const char *const *pat, char **out
 		r = (key >> 14) - 1;
 		sb_printf(&b, "vigil_http_requests_total{route=\"");
 		sb_label(&b, route_name(m, pat, r));
-		sb_printf(&b, "\",method=\"%s\",status=\"%u\"} %lu\n", methods[(key >> 10) & 15u], key & 1023u, atomic_load(&m->slots[i].count));
+		sb_printf(&b, "\",method=\"%s\",status=\"%u\"} %lu\n", methods[(key >> 10) & 15u],
+			  key & 1023u, atomic_load(&m->slots[i].count));
 	}
 	family(&b, "vigil_http_requests_dropped_series_total", "counter",
 	       "Requests not counted by route because the series table was full.");
@@ -384,8 +384,8 @@ int mon_metrics_render(struct mon_metrics *m, const char *const *pat, char **out
 	pthread_mutex_unlock(&m->lock);
 	qsort(snap, nsnap, sizeof(*snap), cmp_ctr);
 	for (int pass = 0; pass < 2; pass++) {
-		const char *name = pass ? "vigil_rejected_records_total"
-					: "vigil_ingested_records_total";
+		const char *name =
+			pass ? "vigil_rejected_records_total" : "vigil_ingested_records_total";
 
 		family(&b, name, "counter",
 		       pass ? "Records rejected at ingest, by model and kind."

@@ -53,8 +53,7 @@ void mon_metrics_add_ingested(struct mon_metrics *m, const char *model, const ch
  * "resend_error") of a delivery to receiver in vigil_notifications_total. Receivers come
  * from the config file, so series are few; past MON_METRICS_MAX_MODELS they share "other".
  * receiver and outcome are copied. */
-void mon_metrics_add_notification(struct mon_metrics *m, const char *receiver,
-				  const char *outcome);
+void mon_metrics_add_notification(struct mon_metrics *m, const char *receiver, const char *outcome);
 
 /* Values owned by other modules, sampled when rendering. */
 void mon_metrics_set_db(struct mon_metrics *m, unsigned long errors, int up);
@@ -62,7 +61,7 @@ void mon_metrics_set_db(struct mon_metrics *m, unsigned long errors, int up);
 /* Render every series in the Prometheus text format into a new NUL-terminated buffer
  * (*out, free() it; *len its length without the NUL). route_patterns[i] names route i (the
  * pattern, e.g. "/v1/models/{model}/drift"). Returns 0. */
-int mon_metrics_render(struct mon_metrics *m, const char *const *route_patterns,
-		       char **out, size_t *len) MON_MUSTCHECK;
+int mon_metrics_render(struct mon_metrics *m, const char *const *route_patterns, char **out,
+		       size_t *len) MON_MUSTCHECK;
 
 #endif /* MONITOR_METRICS_H */

@@ -141,8 +141,7 @@ static int read_file(const char *path, char **out, size_t *len)
 	}
 	if (fseek(f, 0, SEEK_END) || (sz = ftell(f)) < 0 || sz > MAX_FILE ||
 	    fseek(f, 0, SEEK_SET)) {
-		log_err(LOG_PREFIX "could not read \"%s\": unreadable or larger than 16 MiB",
-			path);
+		log_err(LOG_PREFIX "could not read \"%s\": unreadable or larger than 16 MiB", path);
 		ret = -EIO;
 		goto out;
 	}
@@ -224,7 +223,8 @@ static int apply_one(PGconn *c, const char *dir, const char *file, int *done)
 	ret = exec_ok(c, "BEGIN", "could not begin transaction");
 	if (ret)
 		goto out;
-	r = PQexecParams(c, "SELECT encode(sha256, 'hex') FROM schema_migrations WHERE version = $1",
+	r = PQexecParams(c,
+			 "SELECT encode(sha256, 'hex') FROM schema_migrations WHERE version = $1",
 			 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		ret = stmt_error(c, r, "could not read schema_migrations", NULL);
@@ -233,7 +233,7 @@ static int apply_one(PGconn *c, const char *dir, const char *file, int *done)
 	if (PQntuples(r) == 1) {
 		if (strcmp(PQgetvalue(r, 0, 0), hex))
 			log_warn(LOG_PREFIX "migration %s was changed after it was applied; the "
-				 "applied version stays",
+					    "applied version stays",
 				 version);
 		ret = exec_ok(c, "COMMIT", "could not end transaction");
 		goto out;
@@ -246,14 +246,15 @@ static int apply_one(PGconn *c, const char *dir, const char *file, int *done)
 	}
 	if (PQtransactionStatus(c) != PQTRANS_INTRANS) {
 		log_err(LOG_PREFIX "could not apply migration %s: it must not end the transaction "
-			"itself (no BEGIN/COMMIT in migrations)",
+				   "itself (no BEGIN/COMMIT in migrations)",
 			path);
 		ret = -EIO;
 		goto out;
 	}
 	PQclear(r);
-	r = PQexecParams(c, "INSERT INTO schema_migrations (version, sha256) "
-			    "VALUES ($1, decode($2, 'hex'))",
+	r = PQexecParams(c,
+			 "INSERT INTO schema_migrations (version, sha256) "
+			 "VALUES ($1, decode($2, 'hex'))",
 			 2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		ret = stmt_error(c, r, "could not record migration", version);
@@ -287,7 +288,8 @@ int mon_migrate_run(PGconn *c, const char *dir, int *applied)
 		}
 		return -ENOENT;
 	}
-	ret = exec_ok(c, "SELECT pg_advisory_lock(" MON_LOCK_CLASS_SQL ", " MON_LOCK_MIGRATE_SQL ")",
+	ret = exec_ok(c,
+		      "SELECT pg_advisory_lock(" MON_LOCK_CLASS_SQL ", " MON_LOCK_MIGRATE_SQL ")",
 		      "could not take the migration lock");
 	if (ret)
 		goto out;

@@ -51,8 +51,9 @@ int mon_server_db_get(struct mon_http_req *req, struct mon_http_resp *resp, PGco
 
 	if (ret) {
 		mon_http_problem(resp, 503, "unavailable", NULL,
-				 ret == -ETIMEDOUT ? "every database connection is busy; retry later"
-						   : "the database is unavailable; retry later");
+				 ret == -ETIMEDOUT
+					 ? "every database connection is busy; retry later"
+					 : "the database is unavailable; retry later");
 		resp->retry_after = (int)cfg->retry_after_s;
 	}
 	return ret;
@@ -85,8 +86,7 @@ int mon_server_db_fail(struct mon_http_req *req, struct mon_http_resp *resp, PGc
 
 /* --- database subcommands --------------------------------------------------------------- */
 
-int mon_server_cli_open(const char *database, const char *config, struct mon_db **db,
-			PGconn **c)
+int mon_server_cli_open(const char *database, const char *config, struct mon_db **db, PGconn **c)
 {
 	char set[4096], err[512];
 	const char *sets[1] = {set};
@@ -165,7 +165,7 @@ static void *maint_main(void *arg)
 				log_warn(LOG_PREFIX "maintenance task %s failed: %s", t->name,
 					 strerror(-ret));
 				due[i] = now + (t->interval_s < TASK_RETRY_S ? t->interval_s
-									: TASK_RETRY_S);
+									     : TASK_RETRY_S);
 			} else {
 				due[i] = now + t->interval_s;
 			}
@@ -371,7 +371,7 @@ static void reload(struct mon_server *srv, const struct serve_args *a, struct re
 
 	if (mon_cfg_load(a->config, a->sets, a->nsets, &next, err, sizeof(err))) {
 		log_err(LOG_PREFIX "could not reload the configuration: %s; keeping the running "
-			"one",
+				   "one",
 			err);
 		return;
 	}
@@ -426,8 +426,7 @@ int mon_serve_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	srv.sql_dir = mon_migrate_dir();
-	if (mon_migrate_latest_shipped(srv.sql_dir, srv.schema_latest,
-				       sizeof(srv.schema_latest))) {
+	if (mon_migrate_latest_shipped(srv.sql_dir, srv.schema_latest, sizeof(srv.schema_latest))) {
 		log_err(LOG_PREFIX "no migrations found in \"%s\" (set VIGIL_SQLDIR)", srv.sql_dir);
 		goto out;
 	}
@@ -484,7 +483,7 @@ int mon_serve_main(int argc, char **argv)
 		while (mon_http_drain(http, limit - waited < 1 ? limit - waited : 1)) {
 			if (++waited >= limit) {
 				log_warn(LOG_PREFIX "requests still running after %u s; stopping "
-					 "anyway",
+						    "anyway",
 					 limit);
 				break;
 			}

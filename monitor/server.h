@@ -18,8 +18,8 @@
 #include <stdatomic.h>
 
 #include "monitor/auth.h"
-#include "monitor/common.h"
 #include "monitor/cfg.h"
+#include "monitor/common.h"
 #include "monitor/db.h"
 #include "monitor/http.h"
 #include "monitor/metrics.h"

@@ -12,8 +12,8 @@
 #include "monitor/server.h"
 /* tasks' headers: add yours here */
 #include "monitor/alert.h"
-#include "monitor/routes_ingest.h"
 #include "monitor/notify.h"
+#include "monitor/routes_ingest.h"
 #include "monitor/scheduler.h"
 
 const struct mon_server_task mon_server_tasks[] = {

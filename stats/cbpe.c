@@ -246,10 +246,10 @@ int stats_cbpe_estimate(const struct stats_isotonic *cal, const double *score, s
 			vals[M_PPV * draws + nv[M_PPV]++] = (double)tp / (double)(tp + fp);
 		if (d.pos_lo + d.neg_lo > 0)
 			vals[M_NPV * draws + nv[M_NPV]++] =
-			    (double)d.neg_lo / (double)(d.pos_lo + d.neg_lo);
+				(double)d.neg_lo / (double)(d.pos_lo + d.neg_lo);
 		if (d.pos > 0 && d.neg > 0)
 			vals[M_AUROC * draws + nv[M_AUROC]++] =
-			    (double)d.u2 / (2.0 * (double)d.pos * (double)d.neg);
+				(double)d.u2 / (2.0 * (double)d.pos * (double)d.neg);
 	}
 
 	ci[M_SENS] = &out->sens;

@@ -93,7 +93,7 @@ static double smirnov_sf(long n, double x)
 	if (nxfl == 0 || (nxfl == 1 && alpha == 0.0)) {
 		/* x <= 1/n: sf = 1 - x (1 + x)^(n-1) */
 		return clip01(
-		    (double)(1.0L - (long double)x * powl(1.0L + x, (long double)(n - 1))));
+			(double)(1.0L - (long double)x * powl(1.0L + x, (long double)(n - 1))));
 	}
 	if (-2.0 * (double)n * x * x < LOG_DBL_MIN)
 		return 0.0;

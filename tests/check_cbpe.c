@@ -211,7 +211,8 @@ static void estimate_or_fail(const struct cbpe_case *tc, const double *s, struct
 	struct stats_isotonic *cal = fit_or_fail(tc->ref_s, tc->ref_y, tc->nref);
 
 	ck_assert_int_eq(
-	    stats_cbpe_estimate(cal, s, tc->n, tc->threshold, tc->conf, tc->draws, tc->seed, e), 0);
+		stats_cbpe_estimate(cal, s, tc->n, tc->threshold, tc->conf, tc->draws, tc->seed, e),
+		0);
 	stats_isotonic_free(cal);
 }
 
@@ -397,7 +398,7 @@ START_TEST(test_cbpe_estimate_coverage)
 	 * accepted 0.90 - 0.99; inclusive bounds on a discrete metric lean high). The reference
 	 * implementation counts the same windows, and its sensitivity bounds are compared. */
 	struct stats_isotonic *cal =
-	    fit_or_fail(cbpe_cov_ref_s, cbpe_cov_ref_y, NELEM(cbpe_cov_ref_s));
+		fit_or_fail(cbpe_cov_ref_s, cbpe_cov_ref_y, NELEM(cbpe_cov_ref_s));
 	double s[CBPE_COV_N];
 	uint8_t y[CBPE_COV_N];
 	size_t covered[5] = {0};
@@ -422,9 +423,10 @@ START_TEST(test_cbpe_estimate_coverage)
 		}
 	}
 	for (int j = 0; j < 5; j++) {
-		ck_assert_msg(
-		    covered[j] >= 0.90 * CBPE_COV_WINDOWS && covered[j] <= 0.99 * CBPE_COV_WINDOWS,
-		    "%s: coverage %zu / %d", metric_name[j], covered[j], CBPE_COV_WINDOWS);
+		ck_assert_msg(covered[j] >= 0.90 * CBPE_COV_WINDOWS &&
+				      covered[j] <= 0.99 * CBPE_COV_WINDOWS,
+			      "%s: coverage %zu / %d", metric_name[j], covered[j],
+			      CBPE_COV_WINDOWS);
 		ck_assert_int_eq((int)covered[j], cbpe_cov_covered[j]);
 	}
 	stats_isotonic_free(cal);

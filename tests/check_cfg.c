@@ -186,7 +186,7 @@ START_TEST(test_mon_cfg_merge_reload_keeps_fixed_keys)
 	ck_assert_int_eq(mon_cfg_load(NULL, a, 3, &old, err, sizeof(err)), 0);
 	ck_assert_int_eq(mon_cfg_load(NULL, b, 3, &next, err, sizeof(err)), 0);
 	m = mon_cfg_merge_reload(old, next);
-	ck_assert_uint_eq(m->threads, 2);          /* not reloadable */
+	ck_assert_uint_eq(m->threads, 2);           /* not reloadable */
 	ck_assert_uint_eq(m->max_body_bytes, 2000); /* reloadable */
 	ck_assert_int_eq(m->log_level, MON_LOG_DEBUG);
 	ck_assert_str_eq(m->listen, old->listen);

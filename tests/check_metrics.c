@@ -37,24 +37,29 @@ START_TEST(test_mon_metrics_render_requests)
 	mon_metrics_observe_request(m, 1, "GET", 503, 20.0);
 	mon_metrics_observe_request(m, MON_METRICS_UNMATCHED, "BREW", 404, 0.0);
 	t = render(m);
-	ck_assert_ptr_nonnull(
-		strstr(t, "vigil_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 2\n"));
-	ck_assert_ptr_nonnull(strstr(t, "vigil_http_requests_total{route=\"/v1/models/{model}/drift\","
-					"method=\"GET\",status=\"503\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(
-		t, "vigil_http_requests_total{route=\"unmatched\",method=\"other\",status=\"404\"} 1\n"));
+		t,
+		"vigil_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(t,
+				     "vigil_http_requests_total{route=\"/v1/models/{model}/drift\","
+				     "method=\"GET\",status=\"503\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(t, "vigil_http_requests_total{route=\"unmatched\",method="
+					"\"other\",status=\"404\"} 1\n"));
 	/* cumulative buckets: 0.003 <= 0.005, 0.2 <= 0.25 */
-	ck_assert_ptr_nonnull(
-		strstr(t, "vigil_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.0025\"} 0\n"));
-	ck_assert_ptr_nonnull(
-		strstr(t, "vigil_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.005\"} 1\n"));
-	ck_assert_ptr_nonnull(
-		strstr(t, "vigil_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.25\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(t, "vigil_http_request_duration_seconds_bucket{route=\"/"
+					"healthz\",le=\"0.0025\"} 0\n"));
 	ck_assert_ptr_nonnull(strstr(
-		t, "vigil_http_request_duration_seconds_bucket{route=\"/v1/models/{model}/drift\",le=\"10\"} 0\n"));
+		t,
+		"vigil_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.005\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(
-		t, "vigil_http_request_duration_seconds_bucket{route=\"/v1/models/{model}/drift\",le=\"+Inf\"} 1\n"));
-	ck_assert_ptr_nonnull(strstr(t, "vigil_http_request_duration_seconds_count{route=\"/healthz\"} 2\n"));
+		t,
+		"vigil_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.25\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(t, "vigil_http_request_duration_seconds_bucket{route=\"/v1/"
+					"models/{model}/drift\",le=\"10\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(t, "vigil_http_request_duration_seconds_bucket{route=\"/v1/"
+					"models/{model}/drift\",le=\"+Inf\"} 1\n"));
+	ck_assert_ptr_nonnull(
+		strstr(t, "vigil_http_request_duration_seconds_count{route=\"/healthz\"} 2\n"));
 	ck_assert_ptr_nonnull(strstr(t, "# TYPE vigil_http_request_duration_seconds histogram\n"));
 	free(t);
 	mon_metrics_free(m);
@@ -71,10 +76,12 @@ START_TEST(test_mon_metrics_add_ingested_escapes_labels)
 	mon_metrics_add_ingested(m, "sepsis \"v2\"\\x", "label", 1, 1);
 	mon_metrics_set_db(m, 7, 0);
 	t = render(m);
-	ck_assert_ptr_nonnull(strstr(t, "vigil_ingested_records_total{model=\"sepsis \\\"v2\\\"\\\\x\","
-					"kind=\"prediction\"} 15\n"));
-	ck_assert_ptr_nonnull(strstr(t, "vigil_rejected_records_total{model=\"sepsis \\\"v2\\\"\\\\x\","
-					"kind=\"prediction\"} 2\n"));
+	ck_assert_ptr_nonnull(
+		strstr(t, "vigil_ingested_records_total{model=\"sepsis \\\"v2\\\"\\\\x\","
+			  "kind=\"prediction\"} 15\n"));
+	ck_assert_ptr_nonnull(
+		strstr(t, "vigil_rejected_records_total{model=\"sepsis \\\"v2\\\"\\\\x\","
+			  "kind=\"prediction\"} 2\n"));
 	ck_assert_ptr_nonnull(strstr(t, "vigil_db_errors_total 7\n"));
 	ck_assert_ptr_nonnull(strstr(t, "vigil_db_up 0\n"));
 	free(t);
@@ -92,8 +99,8 @@ START_TEST(test_mon_metrics_add_ingested_caps_models)
 		mon_metrics_add_ingested(m, name, "prediction", 1, 0);
 	}
 	t = render(m);
-	ck_assert_ptr_nonnull(
-		strstr(t, "vigil_ingested_records_total{model=\"other\",kind=\"prediction\"} 10\n"));
+	ck_assert_ptr_nonnull(strstr(
+		t, "vigil_ingested_records_total{model=\"other\",kind=\"prediction\"} 10\n"));
 	free(t);
 	mon_metrics_free(m);
 }

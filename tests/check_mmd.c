@@ -335,14 +335,14 @@ struct bf_shape {
 /* Balanced and unbalanced (the reference inside or beyond the first half of the pooled
  * rows), odd N, ties, more than one permutation batch (P > 127), subsampling. */
 static const struct bf_shape bf_shapes[] = {
-    {2, 2, 2, 60, 2000, 0.0, 0},    /* 6 distinct splits, X/Y swaps tie */
-    {13, 12, 3, 150, 2000, 0.3, 0}, /* odd N, two batches */
-    {5, 20, 2, 100, 2000, 0.5, 0},  /* reference inside the first half */
-    {20, 5, 4, 100, 2000, 0.5, 0},  /* reference beyond the first half */
-    {10, 10, 2, 300, 2000, 0.0, 3}, /* duplicate rows, three batches */
-    {9, 8, 1, 200, 2000, 0.0, 4},   /* one feature, duplicates */
-    {30, 25, 3, 60, 12, 0.4, 0},    /* both samples subsampled */
-    {11, 40, 2, 60, 16, 0.2, 0},    /* only the current sample subsampled */
+	{2, 2, 2, 60, 2000, 0.0, 0},    /* 6 distinct splits, X/Y swaps tie */
+	{13, 12, 3, 150, 2000, 0.3, 0}, /* odd N, two batches */
+	{5, 20, 2, 100, 2000, 0.5, 0},  /* reference inside the first half */
+	{20, 5, 4, 100, 2000, 0.5, 0},  /* reference beyond the first half */
+	{10, 10, 2, 300, 2000, 0.0, 3}, /* duplicate rows, three batches */
+	{9, 8, 1, 200, 2000, 0.0, 4},   /* one feature, duplicates */
+	{30, 25, 3, 60, 12, 0.4, 0},    /* both samples subsampled */
+	{11, 40, 2, 60, 16, 0.2, 0},    /* only the current sample subsampled */
 };
 
 START_TEST(test_mmd_pvalue_matches_brute_force)
