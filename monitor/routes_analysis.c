@@ -638,9 +638,9 @@ void mon_api_drift_get(struct mon_http_req *req, struct mon_http_resp *resp)
 	mon_drift_opts_init(&o);
 	seed = o.seed;
 	if (begin(&x) || q_reference(&x, &ref_id) || q_bool(&x, "mmd", &o.mmd) ||
-	    q_size(&x, "permutations", 1, 100000, &o.permutations) ||
+	    q_size(&x, "permutations", 1, 10000, &o.permutations) ||
 	    q_uint(&x, "seed", 0, UINT64_MAX, &seed) || q_double(&x, "alpha", 1e-12, 1, &o.alpha) ||
-	    q_size(&x, "mmd_max_rows", 2, 100000, &o.mmd_max_rows))
+	    q_size(&x, "mmd_max_rows", 2, 10000, &o.mmd_max_rows))
 		goto out;
 	o.seed = seed;
 	segment = mon_http_query(req, "segment");
@@ -769,7 +769,7 @@ void mon_api_estimate_get(struct mon_http_req *req, struct mon_http_resp *resp)
 	if (begin(&x) || q_reference(&x, &ref_id) || q_by(&x, by, &nby) ||
 	    q_bool(&x, "intersections", &o.intersections) ||
 	    q_size(&x, "min_n", 1, 1000000000, &o.min_n) ||
-	    q_size(&x, "draws", 10, 100000, &o.draws) || q_uint(&x, "seed", 0, UINT64_MAX, &seed))
+	    q_size(&x, "draws", 10, 5000, &o.draws) || q_uint(&x, "seed", 0, UINT64_MAX, &seed))
 		goto out;
 	o.seed = seed;
 	o.threshold = x.m->schema->threshold;
