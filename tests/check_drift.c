@@ -121,7 +121,7 @@ START_TEST(test_sort_large_random_vs_qsort)
 {
 	/* sizes below and above the insertion-sort cut-off and the radix buckets; values
 	 * with ties, both signs, a wide exponent range and few distinct low digits */
-	static const size_t sizes[] = {0, 1, 2, 39, 40, 41, 1000, 100003};
+	static const size_t sizes[] = {0, 1, 2, 39, 40, 41, 1000, 65535, 65536, 100003};
 	uint64_t s = 42;
 
 	for (size_t t = 0; t < N_OF(sizes); t++) {
@@ -186,33 +186,39 @@ END_TEST
 
 START_TEST(test_argsort_large_is_stable_permutation)
 {
-	const size_t n = 200000;
-	size_t i;
-	double *k = malloc(n * sizeof(*k));
-	uint32_t *idx = malloc(n * sizeof(*idx));
-	unsigned char *seen = calloc(n, 1);
+	/* the MSD + LSD layout (n >= 65536) and the all-LSD one below it */
+	static const size_t sizes[] = {200000, 65536, 65535, 5000, 41};
 	uint64_t s = 7;
 
-	ck_assert_ptr_nonnull(k);
-	ck_assert_ptr_nonnull(idx);
-	ck_assert_ptr_nonnull(seen);
-	for (i = 0; i < n; i++) /* heavy ties, and both zeros */
-		k[i] = (lcg(&s) % 3 == 0) ? ((i % 2) ? 0.0 : -0.0) : (double)(lcg(&s) % 5000) / 8;
-	ck_assert_int_eq(stats_argsort(k, n, idx), 0);
-	/* one assertion at the end: Check records every passing assertion */
-	for (i = 0; i < n; i++) {
-		if (idx[i] >= n || seen[idx[i]])
-			break; /* not a permutation */
-		seen[idx[i]] = 1;
-		if (i > 0 && !(k[idx[i - 1]] <= k[idx[i]]))
-			break; /* not sorted */
-		if (i > 0 && k[idx[i - 1]] == k[idx[i]] && idx[i - 1] > idx[i])
-			break; /* not stable; -0.0 == 0.0 counts as a tie */
+	for (size_t t = 0; t < N_OF(sizes); t++) {
+		const size_t n = sizes[t];
+		size_t i;
+		double *k = malloc(n * sizeof(*k));
+		uint32_t *idx = malloc(n * sizeof(*idx));
+		unsigned char *seen = calloc(n, 1);
+
+		ck_assert_ptr_nonnull(k);
+		ck_assert_ptr_nonnull(idx);
+		ck_assert_ptr_nonnull(seen);
+		for (i = 0; i < n; i++) /* heavy ties, and both zeros */
+			k[i] = (lcg(&s) % 3 == 0) ? ((i % 2) ? 0.0 : -0.0)
+						  : (double)(lcg(&s) % 5000) / 8;
+		ck_assert_int_eq(stats_argsort(k, n, idx), 0);
+		/* one assertion at the end: Check records every passing assertion */
+		for (i = 0; i < n; i++) {
+			if (idx[i] >= n || seen[idx[i]])
+				break; /* not a permutation */
+			seen[idx[i]] = 1;
+			if (i > 0 && !(k[idx[i - 1]] <= k[idx[i]]))
+				break; /* not sorted */
+			if (i > 0 && k[idx[i - 1]] == k[idx[i]] && idx[i - 1] > idx[i])
+				break; /* not stable; -0.0 == 0.0 counts as a tie */
+		}
+		ck_assert_msg(i == n, "n = %zu: not a stable sorting permutation at %zu", n, i);
+		free(seen);
+		free(idx);
+		free(k);
 	}
-	ck_assert_msg(i == n, "not a stable sorting permutation at %zu", i);
-	free(seen);
-	free(idx);
-	free(k);
 }
 END_TEST
 
