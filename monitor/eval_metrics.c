@@ -193,7 +193,9 @@ static void result_row(struct mon_buf *fam, const PGresult *r, int i, size_t *n)
 		       v);
 		(*n)++;
 	} else if (!strcmp(scope, "missing")) {
-		series(fam, F_MISS, (const char *const[]){"model", model, "feature", feature, NULL},
+		series(fam, F_MISS,
+		       (const char *const[]){"model", model, "feature", feature, "segment", seg,
+					     "segment_value", val, NULL},
 		       v);
 		(*n)++;
 	} else if (!strcmp(scope, "volume")) {

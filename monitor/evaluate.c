@@ -359,42 +359,79 @@ static void coverage_rows(const struct mon_window *w, const struct attr *attrs,
 	}
 }
 
-static size_t missing_in(const struct mon_window *w, const struct col_feature *f)
+/* Missing values of feature f among the n rows of w listed in rows (all rows: NULL). */
+static size_t missing_in(const struct mon_window *w, const struct col_feature *f,
+			 const size_t *rows, size_t n)
 {
 	size_t k = 0;
 
 	if (f->type == COL_CATEGORICAL) {
-		for (size_t i = 0; i < w->n; i++)
-			k += w->cat[f->slot][i] == COL_MISSING_CODE;
+		const uint32_t *v = w->cat[f->slot];
+
+		for (size_t i = 0; i < n; i++)
+			k += v[rows ? rows[i] : i] == COL_MISSING_CODE;
 	} else {
-		for (size_t i = 0; i < w->n; i++)
-			k += isnan(w->num[f->slot][i]);
+		const double *v = w->num[f->slot];
+
+		for (size_t i = 0; i < n; i++)
+			k += isnan(v[rows ? rows[i] : i]);
 	}
 	return k;
 }
 
-static void missing_rows(const struct mon_eval_input *in, struct mon_eval_rows *out)
+/* One missing_rate row: m of n window rows missing; the reference's rate of the same rows
+ * (all, or the same segment value) beside it when there is a reference. */
+static void missing_row(struct mon_eval_rows *out, const struct col_feature *f, const char *seg,
+			const char *val, size_t m, size_t n, int have_ref, size_t mr, size_t nr)
+{
+	struct mon_eval_row *r =
+		add_row(out, MON_EVAL_MISSING, f->name, seg, val, "missing_rate", "share");
+	cJSON *p = cJSON_CreateObject();
+
+	r->value = n ? (double)m / (double)n : NAN;
+	r->n = (int64_t)n;
+	cJSON_AddNumberToObject(p, "missing", (double)m);
+	if (have_ref) {
+		r->n_reference = (int64_t)nr;
+		add_num_or_null(p, "reference_missing_rate", nr ? (double)mr / (double)nr : NAN);
+	}
+	set_params(r, p);
+}
+
+/* The missing-value rate of every feature over the window and per evaluated segment value:
+ * a feed that stops sending one field at one site shows here first. */
+static void missing_rows(const struct mon_eval_input *in, const struct attr *attrs,
+			 const struct groups *gw, const struct groups *gr, size_t nseg,
+			 struct mon_eval_rows *out)
 {
 	const struct col_schema *s = in->schema;
+	const struct mon_window *w = in->win, *ref = in->ref;
 
 	for (size_t j = 0; j < s->nfeat; j++) {
 		const struct col_feature *f = &s->feat[j];
-		struct mon_eval_row *r = add_row(out, MON_EVAL_MISSING, f->name, NULL, NULL,
-						 "missing_rate", "share");
-		size_t m = missing_in(in->win, f);
-		cJSON *p = cJSON_CreateObject();
 
-		r->value = (double)m / (double)in->win->n;
-		r->n = (int64_t)in->win->n;
-		cJSON_AddNumberToObject(p, "missing", (double)m);
-		if (in->ref) {
-			size_t mr = missing_in(in->ref, f);
+		missing_row(out, f, NULL, NULL, missing_in(w, f, NULL, w->n), w->n, ref != NULL,
+			    ref ? missing_in(ref, f, NULL, ref->n) : 0, ref ? ref->n : 0);
+	}
+	for (size_t k = 0; k < nseg; k++) {
+		for (size_t i = 0; i < attrs[k].nkept; i++) {
+			uint32_t c = attrs[k].kept[i];
+			const char *val = col_dict_name(attrs[k].dict, c);
+			const size_t *rows = gw[k].rows + gw[k].start[c];
+			size_t n = group_size(&gw[k], c), nr = 0;
+			const size_t *rrows = NULL;
 
-			r->n_reference = (int64_t)in->ref->n;
-			add_num_or_null(p, "reference_missing_rate",
-					in->ref->n ? (double)mr / (double)in->ref->n : NAN);
+			if (ref && c < gr[k].ncodes) {
+				rrows = gr[k].rows + gr[k].start[c];
+				nr = group_size(&gr[k], c);
+			}
+			for (size_t j = 0; j < s->nfeat; j++) {
+				const struct col_feature *f = &s->feat[j];
+
+				missing_row(out, f, attrs[k].name, val, missing_in(w, f, rows, n), n,
+					    ref != NULL, ref ? missing_in(ref, f, rrows, nr) : 0, nr);
+			}
 		}
-		set_params(r, p);
 	}
 }
 
@@ -1076,7 +1113,7 @@ int mon_evaluate(const struct mon_eval_input *in, const struct mon_eval_opts *o,
 	if (w->n == 0)
 		goto out;
 	coverage_rows(w, attrs, gw, nseg, out);
-	missing_rows(in, out);
+	missing_rows(in, attrs, gw, gr, nseg, out);
 
 	if (w->labeled)
 		lab = labeled_rows(w);

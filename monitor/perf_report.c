@@ -370,7 +370,7 @@ static void add_realized(cJSON *obj, const struct stats_cbpe *e, const double *s
 	struct stats_perf p;
 	cJSON *r, *err;
 
-	if (stats_perf_eval(s, y, n, o->threshold, o->conf, &p) < 0)
+	if (stats_perf_eval_rates(s, y, n, o->threshold, o->conf, &p) < 0)
 		return;
 	r = cJSON_AddObjectToObject(obj, "realized");
 	cJSON_AddNumberToObject(r, "positives", (double)p.positives);

@@ -30,8 +30,8 @@ static int rate(size_t k, size_t n, double conf, int *has, struct stats_ci *ci)
 	return ret;
 }
 
-int stats_perf_eval(const double *score, const uint8_t *label, size_t n, double threshold,
-		    double conf, struct stats_perf *out)
+static int perf_eval(const double *score, const uint8_t *label, size_t n, double threshold,
+		     double conf, int rates_only, struct stats_perf *out)
 {
 	size_t i;
 	int ret;
@@ -73,6 +73,9 @@ int stats_perf_eval(const double *score, const uint8_t *label, size_t n, double 
 	out->has_auroc = ret == 0;
 	if (ret && ret != -EDOM)
 		goto out;
+	ret = 0;
+	if (rates_only)
+		goto out;
 
 	ret = stats_brier(score, label, n, &out->brier);
 	if (!ret)
@@ -90,4 +93,16 @@ out:
 	if (ret)
 		memset(out, 0, sizeof(*out));
 	return ret;
+}
+
+int stats_perf_eval(const double *score, const uint8_t *label, size_t n, double threshold,
+		    double conf, struct stats_perf *out)
+{
+	return perf_eval(score, label, n, threshold, conf, 0, out);
+}
+
+int stats_perf_eval_rates(const double *score, const uint8_t *label, size_t n, double threshold,
+			  double conf, struct stats_perf *out)
+{
+	return perf_eval(score, label, n, threshold, conf, 1, out);
 }

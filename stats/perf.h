@@ -31,4 +31,11 @@ struct stats_perf {
 int stats_perf_eval(const double *score, const uint8_t *label, size_t n, double threshold,
 		    double conf, struct stats_perf *out) STATS_MUSTCHECK;
 
+/* The same with only the confusion-matrix rates and the AUROC: brier, ece and the
+ * recalibration are left 0 and has_calibration 0. For callers that compare those metrics
+ * alone (the error of an estimate): the recalibration's Newton iterations are most of the
+ * cost of stats_perf_eval. */
+int stats_perf_eval_rates(const double *score, const uint8_t *label, size_t n, double threshold,
+			  double conf, struct stats_perf *out) STATS_MUSTCHECK;
+
 #endif /* STATS_PERF_H */

@@ -382,6 +382,69 @@ START_TEST(test_mon_evaluate_empty_window_and_volume)
 }
 END_TEST
 
+/* Missing values counted overall and per segment value, beside the reference's rate of the
+ * same rows: x goes missing in every other row of segment b, k in every row of c. */
+START_TEST(test_mon_evaluate_missing_rates_per_segment)
+{
+	struct mon_window *ref = make(600, 0, 600, 21), *w = make(1000, 0, 1000, 22);
+	uint32_t b = col_dict_intern(dicts.seg[0], "b", 1), c = col_dict_intern(dicts.seg[0], "c", 1);
+	size_t nb = 0, nc = 0, mb = 0, na = 0;
+	struct mon_eval_input in;
+	struct mon_eval_opts o;
+	struct mon_eval_rows rows;
+	const struct mon_eval_row *r;
+
+	for (size_t i = 0; i < ref->n; i++) /* the reference misses x in 3 rows of b */
+		if (ref->seg[0][i] == b && na++ < 3)
+			ref->num[0][i] = NAN;
+	for (size_t i = 0; i < w->n; i++) {
+		if (w->seg[0][i] == b && nb++ % 2 == 0) {
+			w->num[0][i] = NAN;
+			mb++;
+		}
+		if (w->seg[0][i] == c) {
+			w->cat[0][i] = COL_MISSING_CODE;
+			nc++;
+		}
+	}
+	input(&in, w, ref, calibrate(ref));
+	mon_eval_opts_init(&o);
+	mon_eval_rows_init(&rows);
+	ck_assert_int_eq(mon_evaluate(&in, &o, &rows), 0);
+	r = find(&rows, "missing", "x", NULL, NULL, "missing_rate");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_double_eq_tol(r->value, (double)mb / 1000.0, 1e-15);
+	r = find(&rows, "missing", "x", "g", "b", "missing_rate");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->n, (int64_t)nb);
+	ck_assert_double_eq_tol(r->value, (double)mb / (double)nb, 1e-15);
+	ck_assert_ptr_nonnull(strstr(r->parameters, "\"reference_missing_rate\":"));
+	ck_assert(r->n_reference > 0);
+	{
+		cJSON *p = cJSON_Parse(r->parameters);
+
+		ck_assert_double_eq_tol(
+			cJSON_GetObjectItem(p, "reference_missing_rate")->valuedouble,
+			3.0 / (double)r->n_reference, 1e-15);
+		cJSON_Delete(p);
+	}
+	r = find(&rows, "missing", "x", "g", "a", "missing_rate");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_double_eq(r->value, 0.0);
+	r = find(&rows, "missing", "k", "g", "c", "missing_rate");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->n, (int64_t)nc);
+	ck_assert_double_eq(r->value, 1.0);
+	ck_assert_double_eq(find(&rows, "missing", "k", "g", "b", "missing_rate")->value, 0.0);
+	/* overall + 3 segment values, for each of the 2 features */
+	ck_assert_uint_eq(count_scope(&rows, "missing"), 2 * (1 + 3));
+	mon_eval_rows_fini(&rows);
+	stats_isotonic_free((struct stats_isotonic *)in.cal);
+	mon_store_window_free(ref);
+	mon_store_window_free(w);
+}
+END_TEST
+
 START_TEST(test_mon_evaluate_segment_values_are_capped)
 {
 	struct mon_window *ref = make(300, 0, 300, 12), *w = make(300, 0, 0, 13);
@@ -511,6 +574,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_mon_evaluate_all_data_drift_equals_drift_report);
+	tcase_add_test(tc, test_mon_evaluate_missing_rates_per_segment);
 	tcase_add_test(tc, test_mon_evaluate_bh_across_the_whole_family);
 	tcase_add_test(tc, test_mon_evaluate_small_groups_are_insufficient);
 	tcase_add_test(tc, test_mon_evaluate_status_follows_coverage);

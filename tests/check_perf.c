@@ -1007,6 +1007,40 @@ START_TEST(test_perf_eval_matches_references)
 }
 END_TEST
 
+/* stats_perf_eval_rates: the same rates and AUROC as the full evaluation, nothing else */
+START_TEST(test_perf_eval_rates_matches_full)
+{
+	double score[SUB_MAX];
+	uint8_t label[SUB_MAX];
+
+	for (size_t i = 0; i < NELEM(perf_ref_evals); i++) {
+		const struct perf_ref_eval *e = &perf_ref_evals[i];
+		const struct perf_ref_subset *r = &perf_ref_subsets[e->subset];
+		struct stats_perf full, rates;
+		size_t n = take(r, score, label);
+
+		ck_assert_int_eq(stats_perf_eval(score, label, n, e->threshold, 0.95, &full), 0);
+		ck_assert_int_eq(stats_perf_eval_rates(score, label, n, e->threshold, 0.95, &rates),
+				 0);
+		ck_assert_uint_eq(rates.tp, full.tp);
+		ck_assert_uint_eq(rates.fp, full.fp);
+		ck_assert_uint_eq(rates.tn, full.tn);
+		ck_assert_uint_eq(rates.fn, full.fn);
+		ck_assert_int_eq(rates.has_sens, full.has_sens);
+		ck_assert_double_eq(rates.sens.value, full.sens.value);
+		ck_assert_double_eq(rates.spec.value, full.spec.value);
+		ck_assert_double_eq(rates.ppv.value, full.ppv.value);
+		ck_assert_double_eq(rates.npv.value, full.npv.value);
+		ck_assert_int_eq(rates.has_auroc, full.has_auroc);
+		ck_assert_double_eq(rates.auroc.auc, full.auroc.auc);
+		ck_assert_double_eq(rates.auroc.low, full.auroc.low);
+		ck_assert_int_eq(rates.has_calibration, 0);
+		ck_assert_double_eq(rates.brier, 0.0);
+	}
+	ck_assert_int_eq(stats_perf_eval_rates(NULL, NULL, 3, 0.5, 0.95, NULL), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_perf_eval_threshold_equal_to_score_is_positive)
 {
 	static const double s[] = {0.2, 0.5, 0.5, 0.8};
@@ -1158,6 +1192,7 @@ static Suite *perf_suite(void)
 
 	tc = tcase_create("perf_eval");
 	tcase_add_test(tc, test_perf_eval_matches_references);
+	tcase_add_test(tc, test_perf_eval_rates_matches_full);
 	tcase_add_test(tc, test_perf_eval_threshold_equal_to_score_is_positive);
 	tcase_add_test(tc, test_perf_eval_single_observation);
 	tcase_add_test(tc, test_perf_eval_perfect_separation);

@@ -315,6 +315,9 @@ check_sql "small groups are insufficient, with n and no value" "t|t" \
 check_sql "missing rates: ca and thal are mostly missing at VA" t \
 	"SELECT bool_and(value > 0.5) FROM results WHERE window_id = $va AND scope = 'missing'
 	AND feature IN ('ca', 'thal')"
+check_sql "missing rates per segment value: thal is mostly missing for VA's men" t \
+	"SELECT value > 0.5 AND n > 100 FROM results WHERE window_id = $va AND scope = 'missing'
+	AND feature = 'thal' AND segment = 'sex_label' AND segment_value = 'male'"
 check_sql "label coverage of the Hungarian window, overall and per sex" \
 	"|0.7993197278911565
 sex_label|0.8271604938271605
@@ -377,6 +380,8 @@ for re in 'vigil_drift_psi{model="heart",feature="chol",segment="",segment_value
 	'vigil_performance{model="heart",metric="sensitivity",segment="sex_label",segment_value="female",status="provisional"} ' \
 	'vigil_performance_estimate{model="heart",metric="auroc",segment="",segment_value=""} ' \
 	'vigil_label_coverage{model="heart",segment="",segment_value=""} 0' \
+	'vigil_missing_rate{model="heart",feature="age",segment="",segment_value=""} 0' \
+	'vigil_missing_rate{model="heart",feature="age",segment="sex_label",segment_value="male"} 0' \
 	'vigil_evaluation_windows{model="heart",state="open"} 2' \
 	'vigil_evaluation_window_end_timestamp_seconds{model="heart",kind="latest"} 1709769600' \
 	'# TYPE vigil_performance_estimate_error gauge'; do
@@ -386,6 +391,22 @@ for re in 'vigil_drift_psi{model="heart",feature="chol",segment="",segment_value
 		not_ok "metrics: $re"
 	fi
 done
+
+# every series once (Prometheus rejects a scrape that repeats one), and promtool's lint
+dups=$(grep -v '^#' "$it_body" | sed 's/ [^ ]*$//' | sort | uniq -d | head -n 3)
+if [ -z "$dups" ]; then
+	ok "metrics: no series appears twice"
+else
+	not_ok "metrics: series repeated: $dups"
+fi
+if ! command -v promtool >/dev/null 2>&1; then
+	not_ok "promtool is not installed (Debian package prometheus; scripts/deps.sh)"
+elif promtool check metrics <"$it_body" >"$it_tmp/promtool" 2>&1; then
+	ok "promtool check metrics accepts /metrics after evaluations"
+else
+	not_ok "promtool check metrics after evaluations"
+	cat "$it_tmp/promtool"
+fi
 
 # --- late labels: exactly the touched windows are evaluated again --------------------------
 check_post "the rest of the labels (Hungarian and VA)" 200 $M/labels "$ingest" \
@@ -439,7 +460,7 @@ if it_wait_for 30 failed_once; then
 else
 	not_ok "a failing evaluation is recorded"
 fi
-check_sql "the reason is kept, the window backs off, its results stay" "t|t|t|315" \
+check_sql "the reason is kept, the window backs off, its results stay" "t|t|t|354" \
 	"SELECT last_error LIKE '%max_window_rows%', claimed_by IS NULL, claimed_until > now(),
 	(SELECT count(*) FROM results WHERE window_id = $hu) FROM windows WHERE id = $hu"
 check_status "windows show the failure" 200 GET "$M/windows?state=done&limit=1" "$viewer"
