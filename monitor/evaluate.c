@@ -428,8 +428,9 @@ static void missing_rows(const struct mon_eval_input *in, const struct attr *att
 			for (size_t j = 0; j < s->nfeat; j++) {
 				const struct col_feature *f = &s->feat[j];
 
-				missing_row(out, f, attrs[k].name, val, missing_in(w, f, rows, n), n,
-					    ref != NULL, ref ? missing_in(ref, f, rrows, nr) : 0, nr);
+				missing_row(out, f, attrs[k].name, val, missing_in(w, f, rows, n),
+					    n, ref != NULL, ref ? missing_in(ref, f, rrows, nr) : 0,
+					    nr);
 			}
 		}
 	}

@@ -33,12 +33,29 @@ static const char usage[] =
 	"\n"
 	"vigil COMMAND --help shows a command's options; vigil --version the version.\n";
 
+#ifdef HAVE_OPENBLAS
+void openblas_set_num_threads(int n); /* <openblas/cblas.h> would clash with gsl_cblas.h */
+#endif
+
+/* The daemon runs its own threads (HTTP workers, evaluation workers), each of which may
+ * call BLAS (MMD's kernel matrices) at the same moment: OpenBLAS's own thread pool on top
+ * of them oversubscribes the cores, and its idle threads spin in sched_yield, taking the
+ * CPU the workers need. One BLAS thread per caller; the offline commands keep OpenBLAS's
+ * default. */
+static int serve_main(int argc, char **argv)
+{
+#ifdef HAVE_OPENBLAS
+	openblas_set_num_threads(1);
+#endif
+	return mon_serve_main(argc, argv);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
 } commands[] = {
 	{"drift", mon_cli_drift},  {"perf", mon_cli_perf},        {"estimate", mon_cli_estimate},
-	{"serve", mon_serve_main}, {"migrate", mon_migrate_main}, {"token", mon_token_main},
+	{"serve", serve_main},     {"migrate", mon_migrate_main}, {"token", mon_token_main},
 	{"audit", mon_audit_main}, {"alerts", mon_alerts_main},   {"routes", mon_api_routes_main},
 };
 

@@ -387,7 +387,8 @@ END_TEST
 START_TEST(test_mon_evaluate_missing_rates_per_segment)
 {
 	struct mon_window *ref = make(600, 0, 600, 21), *w = make(1000, 0, 1000, 22);
-	uint32_t b = col_dict_intern(dicts.seg[0], "b", 1), c = col_dict_intern(dicts.seg[0], "c", 1);
+	uint32_t b = col_dict_intern(dicts.seg[0], "b", 1),
+		 c = col_dict_intern(dicts.seg[0], "c", 1);
 	size_t nb = 0, nc = 0, mb = 0, na = 0;
 	struct mon_eval_input in;
 	struct mon_eval_opts o;
