@@ -41,6 +41,11 @@
 #define OID_FLOAT8 701u
 #define OID_TEXT 25u
 #define INITIAL_ROWS 4096
+/* work_mem of a window load (SET LOCAL): the join's hash of the model's labels then fits
+ * in memory up to about 2 x 10^6 labels (hash_mem_multiplier 2: 128 MB; 10^6 labels take
+ * 65 MB), where the default 4 MB split it into batches spilled to disk (10^6 rows: 2.5 ->
+ * 1.5 s in PostgreSQL) and scrambled the row order, which the client then had to sort. */
+#define WINDOW_WORK_MEM "64MB"
 
 /* The columns every load selects, in this order: ts timestamptz (the sort key; NULL sorts
  * by client id alone), client_id text, score float8, label int2 (NULL: none yet), num
@@ -591,19 +596,50 @@ static int load(PGconn *c, const char *sql, int nparams, const char *const *para
 	return ret;
 }
 
+/* A simple statement on c; 0, -EAGAIN or -EIO. */
+static int simple(PGconn *c, const char *sql, int nparams, const char *const *params,
+		  ExecStatusType want, const char *what)
+{
+	PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+	int ret = PQresultStatus(r) == want ? 0 : db_error(c, r, what);
+
+	PQclear(r);
+	return ret;
+}
+
 int mon_store_window_load(PGconn *c, const struct col_schema *s, int64_t model_id, int64_t from,
 			  int64_t to, size_t max_rows, unsigned flags, struct mon_window_dicts *d,
 			  struct mon_window **out)
 {
 	char id[24], f[COL_TS_BUF], t[COL_TS_BUF], limit[24];
 	const char *params[5] = {id, f, t, flags & MON_WINDOW_FEATURES ? "t" : "f", limit};
+	const char *wm[1] = {WINDOW_WORK_MEM};
+	int own = PQtransactionStatus(c) == PQTRANS_IDLE, ret;
 
 	snprintf(id, sizeof(id), "%" PRId64, model_id);
 	col_ts_format(from, 1, f);
 	col_ts_format(to, 1, t);
 	snprintf(limit, sizeof(limit), "%zu", max_rows + 1);
-	return load(c, flags & MON_WINDOW_NO_LABELS ? WINDOW_NOLABEL_SQL : WINDOW_SQL, 5, params, s,
-		    max_rows, 0, flags, d, "could not read the predictions", out);
+	/* SET LOCAL lasts until the end of the transaction: outside one, make one */
+	if (own && (ret = simple(c, "BEGIN READ ONLY", 0, NULL, PGRES_COMMAND_OK,
+				 "could not begin reading the window")))
+		return ret;
+	ret = simple(c, "SELECT set_config('work_mem', $1, true)", 1, wm, PGRES_TUPLES_OK,
+		     "could not set work_mem");
+	if (!ret)
+		ret = load(c, flags & MON_WINDOW_NO_LABELS ? WINDOW_NOLABEL_SQL : WINDOW_SQL, 5,
+			   params, s, max_rows, 0, flags, d, "could not read the predictions", out);
+	if (own) {
+		int r2 = simple(c, ret ? "ROLLBACK" : "COMMIT", 0, NULL, PGRES_COMMAND_OK,
+				"could not end reading the window");
+
+		if (r2 && !ret) {
+			mon_store_window_free(*out);
+			*out = NULL;
+			ret = r2;
+		}
+	}
+	return ret;
 }
 
 int mon_store_window_load_reference(PGconn *c, const struct col_schema *s, int64_t model_id,
