@@ -651,7 +651,33 @@ static void eval_opts(const struct mon_cfg *cfg, struct mon_eval_opts *o)
 /* Evaluate the claimed window j. Returns 0 or a negative errno (-EAGAIN: the database went
  * away; the claim runs out by itself). Failures of the evaluation itself are recorded on
  * the window and are not returned. */
-static int evaluate(PGconn *c, const struct mon_cfg *cfg, struct cache *k, const struct job *j)
+/* The window's predictions, read on c and as many more pooled connections as are free at
+ * once, up to one per evaluation thread: each PostgreSQL backend serialises a span of the
+ * window (most of a large window's load time), and the rows come out as one load's. *used
+ * is the number of connections read on. */
+static int load_window(PGconn *c, struct mon_db *db, const struct mon_cfg *cfg, struct cache *k,
+		       const struct job *j, const struct mon_eval_opts *o, struct mon_window **w,
+		       size_t *used)
+{
+	PGconn *cs[MON_EVAL_MAX_THREADS] = {c};
+	size_t nc = 1, want = o->threads > 1 ? (size_t)o->threads : 1;
+	int ret;
+
+	if (want > MON_EVAL_MAX_THREADS)
+		want = MON_EVAL_MAX_THREADS;
+	while (db && nc < want && mon_db_acquire(db, 0, &cs[nc]) == 0)
+		nc++;
+	ret = mon_store_window_load_parallel(cs, nc, k->m->schema, j->model_id, j->start_us,
+					     j->end_us, cfg->max_window_rows, MON_WINDOW_FEATURES,
+					     &k->dicts, w);
+	for (size_t i = 1; i < nc; i++)
+		mon_db_release(db, cs[i], ret == -EAGAIN || ret == -EIO);
+	*used = nc;
+	return ret;
+}
+
+static int evaluate(PGconn *c, struct mon_db *db, const struct mon_cfg *cfg, struct cache *k,
+		    const struct job *j)
 {
 	struct mon_window *w = NULL;
 	struct mon_eval_input in;
@@ -660,6 +686,7 @@ static int evaluate(PGconn *c, const struct mon_cfg *cfg, struct cache *k, const
 	char basis[120] = "", from[COL_TS_BUF];
 	const char *why = NULL;
 	double t0 = mon_now(), t_ref, t_load, t_comp;
+	size_t nconn = 0;
 	int ret;
 
 	mon_eval_rows_init(&rows);
@@ -667,9 +694,7 @@ static int evaluate(PGconn *c, const struct mon_cfg *cfg, struct cache *k, const
 	ret = cache_load(c, cfg, k, j, &o, &why);
 	t_ref = mon_now() - t0;
 	if (!ret) {
-		ret = mon_store_window_load(c, k->m->schema, j->model_id, j->start_us, j->end_us,
-					    cfg->max_window_rows, MON_WINDOW_FEATURES, &k->dicts,
-					    &w);
+		ret = load_window(c, db, cfg, k, j, &o, &w, &nconn);
 		if (ret == -E2BIG)
 			why = "the window holds more than max_window_rows predictions";
 		else if (ret)
@@ -717,10 +742,10 @@ static int evaluate(PGconn *c, const struct mon_cfg *cfg, struct cache *k, const
 	}
 	log_info(LOG_PREFIX "%s window %s of model %s: %zu predictions, %zu labelled, %zu results "
 			    "in %.3f s (reference %.3f, load %.3f, drift %.3f, performance %.3f, "
-			    "estimate %.3f, write %.3f)",
+			    "estimate %.3f, write %.3f); rows read on %zu connection%s",
 		 j->reeval ? "re-evaluated" : "evaluated", from, j->model, w->n, w->labeled, rows.n,
 		 mon_now() - t0, t_ref, t_load - t_ref, rows.t_drift, rows.t_performance,
-		 rows.t_estimate, mon_now() - t0 - t_load - t_comp);
+		 rows.t_estimate, mon_now() - t0 - t_load - t_comp, nconn, nconn == 1 ? "" : "s");
 	ret = mon_alert_evaluate_window(c, j->model_id, j->window_id);
 	if (ret) {
 		/* the results stand; the rules run again with the next evaluation */
@@ -768,7 +793,7 @@ int mon_scheduler_task(struct mon_server *srv)
 		ret = claim(c, cfg, &j);
 		if (ret <= 0)
 			break;
-		ret = evaluate(c, cfg, &k, &j);
+		ret = evaluate(c, srv->db, cfg, &k, &j);
 		if (ret)
 			break;
 	}

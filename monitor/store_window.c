@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -583,23 +584,27 @@ static int db_error(PGconn *c, const PGresult *r, const char *what)
 	return -EIO;
 }
 
-/* Run sql with params (text) in single-row binary mode into a new window ordered by key.
- * max_rows + 1 must be the statement's LIMIT; hint is the expected number of rows. */
-static int load(PGconn *c, const char *sql, int nparams, const char *const *params,
-		const struct col_schema *s, size_t max_rows, size_t hint, unsigned flags,
-		struct mon_window_dicts *d, const char *what, struct mon_window **out)
+/* Run sql with params (text) in single-row binary mode into l, rows in arrival order (the
+ * caller finishes or drops l; it is initialised even on failure). max_rows + 1 must be the
+ * statement's LIMIT; hint is the expected number of rows. */
+static int load_rows(PGconn *c, const char *sql, int nparams, const char *const *params,
+		     const struct col_schema *s, size_t max_rows, size_t hint, unsigned flags,
+		     const char *what, struct loading *l)
 {
-	struct loading l;
 	PGresult *r;
 	int ret = 0, done = 0;
 
-	*out = NULL;
-	if (d->ncat != s->ncat || d->nseg != s->nseg)
-		return -EINVAL;
-	memset(&l, 0, sizeof(l));
-	l.cap = hint > INITIAL_ROWS ? hint : INITIAL_ROWS;
-	if (l.cap > max_rows + 1)
-		l.cap = max_rows + 1;
+	memset(l, 0, sizeof(*l));
+	l->cap = hint > INITIAL_ROWS ? hint : INITIAL_ROWS;
+	if (l->cap > max_rows + 1)
+		l->cap = max_rows + 1;
+	l->w = window_new(s, flags, l->cap);
+	l->ts = mon_xmalloc(l->cap * sizeof(*l->ts));
+	l->id_off = mon_xmalloc(l->cap * sizeof(*l->id_off));
+	l->id_len = mon_xmalloc(l->cap * sizeof(*l->id_len));
+	l->ids_cap = 1 << 16;
+	l->ids = mon_xmalloc(l->ids_cap);
+	mon_store_window_dicts_init(&l->tmp, s);
 	if (!PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 1))
 		return db_error(c, NULL, what);
 	if (!PQsetSingleRowMode(c)) {
@@ -607,13 +612,6 @@ static int load(PGconn *c, const char *sql, int nparams, const char *const *para
 		log_err(LOG_PREFIX "%s: single-row mode refused", what);
 		ret = -EIO;
 	}
-	l.w = window_new(s, flags, l.cap);
-	l.ts = mon_xmalloc(l.cap * sizeof(*l.ts));
-	l.id_off = mon_xmalloc(l.cap * sizeof(*l.id_off));
-	l.id_len = mon_xmalloc(l.cap * sizeof(*l.id_len));
-	l.ids_cap = 1 << 16;
-	l.ids = mon_xmalloc(l.ids_cap);
-	mon_store_window_dicts_init(&l.tmp, s);
 	/* every result is read, even after a failure, so the connection is idle again */
 	while ((r = PQgetResult(c)) != NULL) {
 		ExecStatusType st = PQresultStatus(r);
@@ -621,9 +619,9 @@ static int load(PGconn *c, const char *sql, int nparams, const char *const *para
 		if (ret) {
 			/* only draining */
 		} else if (st == PGRES_SINGLE_TUPLE) {
-			if (l.w->n == max_rows)
+			if (l->w->n == max_rows)
 				ret = -E2BIG;
-			else if ((ret = take_row(r, &l)) == -EIO)
+			else if ((ret = take_row(r, l)) == -EIO)
 				log_err(LOG_PREFIX "%s: a stored row is malformed", what);
 		} else if (st == PGRES_TUPLES_OK) {
 			done = 1; /* the end of the rows */
@@ -634,6 +632,21 @@ static int load(PGconn *c, const char *sql, int nparams, const char *const *para
 	}
 	if (!ret && !done)
 		ret = db_error(c, NULL, what);
+	return ret;
+}
+
+/* load_rows, then the rows in key order with their codes in d, as a new window in *out. */
+static int load(PGconn *c, const char *sql, int nparams, const char *const *params,
+		const struct col_schema *s, size_t max_rows, size_t hint, unsigned flags,
+		struct mon_window_dicts *d, const char *what, struct mon_window **out)
+{
+	struct loading l;
+	int ret;
+
+	*out = NULL;
+	if (d->ncat != s->ncat || d->nseg != s->nseg)
+		return -EINVAL;
+	ret = load_rows(c, sql, nparams, params, s, max_rows, hint, flags, what, &l);
 	if (!ret) {
 		finish_load(&l, d);
 		*out = l.w;
@@ -654,39 +667,156 @@ static int simple(PGconn *c, const char *sql, int nparams, const char *const *pa
 	return ret;
 }
 
+/* One time range of a window load, on its own connection. */
+struct part {
+	PGconn *c;
+	const struct col_schema *s;
+	int64_t model_id, from, to;
+	size_t max_rows;
+	unsigned flags;
+	struct loading l;
+	int ret;
+};
+
+/* The predictions of p's range into p->l, in a read-only transaction of its own when the
+ * connection is not in one, with WINDOW_WORK_MEM (SET LOCAL lasts until the end of the
+ * transaction). */
+static void part_load(struct part *p)
+{
+	char id[24], f[COL_TS_BUF], t[COL_TS_BUF], limit[24];
+	const char *params[5] = {id, f, t, p->flags & MON_WINDOW_FEATURES ? "t" : "f", limit};
+	const char *wm[1] = {WINDOW_WORK_MEM};
+	int own = PQtransactionStatus(p->c) == PQTRANS_IDLE, ret;
+
+	memset(&p->l, 0, sizeof(p->l));
+	snprintf(id, sizeof(id), "%" PRId64, p->model_id);
+	col_ts_format(p->from, 1, f);
+	col_ts_format(p->to, 1, t);
+	snprintf(limit, sizeof(limit), "%zu", p->max_rows + 1);
+	if (own && (ret = simple(p->c, "BEGIN READ ONLY", 0, NULL, PGRES_COMMAND_OK,
+				 "could not begin reading the window"))) {
+		p->ret = ret;
+		return;
+	}
+	ret = simple(p->c, "SELECT set_config('work_mem', $1, true)", 1, wm, PGRES_TUPLES_OK,
+		     "could not set work_mem");
+	if (!ret)
+		ret = load_rows(p->c,
+				p->flags & MON_WINDOW_NO_LABELS ? WINDOW_NOLABEL_SQL : WINDOW_SQL,
+				5, params, p->s, p->max_rows, 0, p->flags,
+				"could not read the predictions", &p->l);
+	if (own) {
+		int r2 = simple(p->c, ret ? "ROLLBACK" : "COMMIT", 0, NULL, PGRES_COMMAND_OK,
+				"could not end reading the window");
+
+		if (!ret)
+			ret = r2;
+	}
+	p->ret = ret;
+}
+
+static void *part_main(void *arg)
+{
+	part_load(arg);
+	return NULL;
+}
+
+/* Append the finished rows of b to a (same columns). */
+static void window_append(struct mon_window *a, const struct mon_window *b)
+{
+	size_t n = a->n + b->n;
+
+	window_grow(a, n ? n : 1);
+	memcpy(a->score + a->n, b->score, b->n * sizeof(double));
+	memcpy(a->label + a->n, b->label, b->n);
+	for (size_t k = 0; a->num && k < a->nnum; k++)
+		memcpy(a->num[k] + a->n, b->num[k], b->n * sizeof(double));
+	for (size_t k = 0; a->cat && k < a->ncat; k++)
+		memcpy(a->cat[k] + a->n, b->cat[k], b->n * sizeof(uint32_t));
+	for (size_t k = 0; k < a->nseg; k++)
+		memcpy(a->seg[k] + a->n, b->seg[k], b->n * sizeof(uint32_t));
+	a->n = n;
+	a->labeled += b->labeled;
+}
+
+/* span * k / nc without overflow (span >= 0, k <= nc) */
+static int64_t split(int64_t span, size_t k, size_t nc)
+{
+	int64_t q = span / (int64_t)nc, r = span % (int64_t)nc;
+
+	return q * (int64_t)k + r * (int64_t)k / (int64_t)nc;
+}
+
+int mon_store_window_load_parallel(PGconn *const *cs, size_t nc, const struct col_schema *s,
+				   int64_t model_id, int64_t from, int64_t to, size_t max_rows,
+				   unsigned flags, struct mon_window_dicts *d,
+				   struct mon_window **out)
+{
+	struct part *parts;
+	pthread_t *th;
+	size_t started = 0, total = 0;
+	int ret = 0;
+
+	*out = NULL;
+	if (d->ncat != s->ncat || d->nseg != s->nseg || nc == 0 || !cs[0])
+		return -EINVAL;
+	if (to - from < (int64_t)nc)
+		nc = 1;
+	parts = mon_xcalloc(nc, sizeof(*parts));
+	th = mon_xcalloc(nc, sizeof(*th));
+	for (size_t k = 0; k < nc; k++) {
+		parts[k] = (struct part){cs[k], s, model_id, 0, 0, max_rows, flags, {0}, 0};
+		/* equal spans of time; the last one ends at to exactly */
+		parts[k].from = k == 0 ? from : parts[k - 1].to;
+		parts[k].to = k + 1 == nc ? to : from + split(to - from, k + 1, nc);
+	}
+	/* parts 1.. on threads of their own (a part whose thread cannot start runs here
+	 * afterwards), part 0 on this one */
+	for (size_t k = 1; k < nc; k++) {
+		if (!cs[k] || pthread_create(&th[k], NULL, part_main, &parts[k]) != 0)
+			break;
+		started = k;
+	}
+	part_load(&parts[0]);
+	for (size_t k = 1; k <= started; k++)
+		pthread_join(th[k], NULL);
+	for (size_t k = started + 1; k < nc; k++) {
+		if (!cs[k])
+			parts[k].c = cs[0];
+		part_load(&parts[k]);
+	}
+	for (size_t k = 0; k < nc; k++) {
+		if (parts[k].ret && (!ret || ret == -E2BIG))
+			ret = parts[k].ret;
+		if (parts[k].l.w)
+			total += parts[k].l.w->n;
+	}
+	if (!ret && total > max_rows)
+		ret = -E2BIG;
+	/* the parts in time order, each in key order: the whole window in key order, and the
+	 * codes interned in d in the order a single load would have interned them */
+	for (size_t k = 0; !ret && k < nc; k++) {
+		finish_load(&parts[k].l, d);
+		if (k == 0) {
+			*out = parts[0].l.w;
+			parts[0].l.w = NULL;
+		} else {
+			window_append(*out, parts[k].l.w);
+		}
+	}
+	for (size_t k = 0; k < nc; k++)
+		loading_fini(&parts[k].l);
+	free(parts);
+	free(th);
+	return ret;
+}
+
 int mon_store_window_load(PGconn *c, const struct col_schema *s, int64_t model_id, int64_t from,
 			  int64_t to, size_t max_rows, unsigned flags, struct mon_window_dicts *d,
 			  struct mon_window **out)
 {
-	char id[24], f[COL_TS_BUF], t[COL_TS_BUF], limit[24];
-	const char *params[5] = {id, f, t, flags & MON_WINDOW_FEATURES ? "t" : "f", limit};
-	const char *wm[1] = {WINDOW_WORK_MEM};
-	int own = PQtransactionStatus(c) == PQTRANS_IDLE, ret;
-
-	snprintf(id, sizeof(id), "%" PRId64, model_id);
-	col_ts_format(from, 1, f);
-	col_ts_format(to, 1, t);
-	snprintf(limit, sizeof(limit), "%zu", max_rows + 1);
-	/* SET LOCAL lasts until the end of the transaction: outside one, make one */
-	if (own && (ret = simple(c, "BEGIN READ ONLY", 0, NULL, PGRES_COMMAND_OK,
-				 "could not begin reading the window")))
-		return ret;
-	ret = simple(c, "SELECT set_config('work_mem', $1, true)", 1, wm, PGRES_TUPLES_OK,
-		     "could not set work_mem");
-	if (!ret)
-		ret = load(c, flags & MON_WINDOW_NO_LABELS ? WINDOW_NOLABEL_SQL : WINDOW_SQL, 5,
-			   params, s, max_rows, 0, flags, d, "could not read the predictions", out);
-	if (own) {
-		int r2 = simple(c, ret ? "ROLLBACK" : "COMMIT", 0, NULL, PGRES_COMMAND_OK,
-				"could not end reading the window");
-
-		if (r2 && !ret) {
-			mon_store_window_free(*out);
-			*out = NULL;
-			ret = r2;
-		}
-	}
-	return ret;
+	return mon_store_window_load_parallel(&c, 1, s, model_id, from, to, max_rows, flags, d,
+					      out);
 }
 
 int mon_store_window_load_reference(PGconn *c, const struct col_schema *s, int64_t model_id,

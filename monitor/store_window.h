@@ -87,6 +87,16 @@ int mon_store_window_load(PGconn *c, const struct col_schema *s, int64_t model_i
 			  int64_t to, size_t max_rows, unsigned flags, struct mon_window_dicts *d,
 			  struct mon_window **out) MON_MUSTCHECK;
 
+/* The same, the range split into nc equal spans of time loaded at once on the nc
+ * connections cs (each in a read-only transaction of its own when idle: their snapshots
+ * may differ by the moment between their statements), so that nc PostgreSQL backends
+ * serialise the rows; the result is the same as one load's. A connection of cs that is
+ * NULL, or a thread that cannot start, leaves its span to cs[0]. */
+int mon_store_window_load_parallel(PGconn *const *cs, size_t nc, const struct col_schema *s,
+				   int64_t model_id, int64_t from, int64_t to, size_t max_rows,
+				   unsigned flags, struct mon_window_dicts *d,
+				   struct mon_window **out) MON_MUSTCHECK;
+
 /* Load the rows of reference ref (of model model_id, schema s): an upload's reference_rows
  * (their own labels, missing ones MON_WINDOW_NO_LABEL) or a range's predictions (labels
  * joined as above). Otherwise as mon_store_window_load. */
