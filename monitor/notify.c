@@ -42,7 +42,7 @@
 #define BATCH 16          /* deliveries claimed at once, per receiver */
 #define FANOUT_BATCH 1000 /* outbox rows fanned out per statement */
 #define RESEND_CHUNK 256  /* alerts per POST when re-sending to Alertmanager */
-#define RUN_BUDGET_S 5.0  /* then give the maintenance thread back to other tasks */
+#define RUN_BUDGET_S 5.0  /* then back to the task loop (shutdown, the next interval) */
 #define LEASE_EXTRA_S 5   /* lease = timeout + this */
 #define ZERO_TIME "0001-01-01T00:00:00Z"
 #define MAX_RL 64

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  * monitor/scheduler.h - evaluating every model's windows, shared by any number of servers
  *
- * A maintenance task (monitor/tasks.c) that every `vigil serve` runs once a second. Each
- * run borrows one connection and:
+ * A maintenance task (monitor/tasks.c) that every `vigil serve` runs once a second, on a
+ * thread of its own (so an evaluation never holds up the notifier). Each run borrows one
+ * connection and:
  *
  * 1. every evaluation_interval_s (0: this process never evaluates), in one statement each:
  *    materialises the windows of every model that has predictions, tumbling by event time
@@ -45,7 +46,8 @@
 #define MON_SCHEDULER_BUDGET_S 2.0 /* a run stops claiming windows after this */
 
 /* The maintenance task. Returns 0 (also when the database is away: it tries again next
- * second) or a negative errno after a failure it could not handle. Maintenance thread only. */
+ * second) or a negative errno after a failure it could not handle. From its task's thread
+ * only (the run state is not shared); it stops claiming windows once srv->stopping is set. */
 int mon_scheduler_task(struct mon_server *srv);
 
 #endif /* MONITOR_SCHEDULER_H */

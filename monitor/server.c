@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT
  * monitor/server.c - vigil serve: start-up, the signal loop, maintenance, clean shutdown
  *
- * Threads: libmicrohttpd's pool (requests), one maintenance thread (mon_server_tasks[]),
- * and the main thread, which does nothing but wait for signals. Signals are blocked in every
+ * Threads: libmicrohttpd's pool (requests), one thread per maintenance task
+ * (mon_server_tasks[]: the evaluation scheduler, the notifier, ...), and the main thread,
+ * which does nothing but wait for signals. Signals are blocked in every
  * thread before any is created and taken synchronously with sigtimedwait in the main one,
  * so no handler runs in async-signal context and no other thread is ever interrupted.
  *
  * Shutdown (SIGTERM, SIGINT): mark stopping (responses then carry Connection: close), close
  * the listening socket (MHD_quiesce_daemon), wait for in-flight requests up to
- * shutdown_timeout_s, stop MHD, stop maintenance, close the pool, exit 0.
+ * shutdown_timeout_s, stop MHD, stop maintenance (each task finishes the unit of work in
+ * progress: the window being evaluated, the request being sent is aborted), close the pool,
+ * exit 0.
  * A second SIGTERM/SIGINT during the wait gives up waiting.
  *
  * Reload (SIGHUP): rebuild the configuration from the same flags, environment and file;
@@ -127,72 +130,79 @@ void mon_server_cli_close(struct mon_db *db, PGconn *c)
 
 /* --- maintenance ------------------------------------------------------------------------ */
 
+/* Every task of mon_server_tasks[] runs on a thread of its own, so that one task's long run
+ * (an evaluation of a large window, a receiver that times out) never delays another's (a
+ * page waiting behind an evaluation). The threads share one lock and condition, used only
+ * to sleep until a task is due and to be woken for shutdown; a task runs without it. */
+struct maint;
+
+struct maint_lane {
+	struct maint *m;
+	const struct mon_server_task *task;
+	pthread_t thread;
+	int started;
+};
+
 struct maint {
 	struct mon_server *srv;
-	pthread_t thread;
+	struct maint_lane *lanes;
+	size_t nlanes;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int stop;
 };
 
+/* Sleep on m->cond until mon_now() reaches due or stop is set; m->lock held. */
+static void maint_sleep(struct maint *m, double due)
+{
+	struct timespec ts;
+	double wait = due - mon_now();
+
+	if (wait < 0.05)
+		wait = 0.05;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)wait;
+	ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&m->cond, &m->lock, &ts);
+}
+
 static void *maint_main(void *arg)
 {
-	struct maint *m = arg;
-	double *due = mon_xcalloc(mon_server_ntasks ? mon_server_ntasks : 1, sizeof(*due));
+	struct maint_lane *l = arg;
+	struct maint *m = l->m;
+	const struct mon_server_task *t = l->task;
+	double due = 0;
 
 	pthread_mutex_lock(&m->lock);
 	while (!m->stop) {
-		double now = mon_now(), next = now + 3600;
-		struct timespec ts;
+		int ret;
 
-		for (size_t i = 0; i < mon_server_ntasks && !m->stop; i++) {
-			const struct mon_server_task *t = &mon_server_tasks[i];
-			int ret;
-
-			if (!t->fn)
-				continue;
-			if (due[i] > now) {
-				if (due[i] < next)
-					next = due[i];
-				continue;
-			}
-			pthread_mutex_unlock(&m->lock);
-			log_debug(LOG_PREFIX "running maintenance task %s", t->name);
-			ret = t->fn(m->srv);
-			pthread_mutex_lock(&m->lock);
-			now = mon_now();
-			if (ret < 0) {
-				log_warn(LOG_PREFIX "maintenance task %s failed: %s", t->name,
-					 strerror(-ret));
-				due[i] = now + (t->interval_s < TASK_RETRY_S ? t->interval_s
-									     : TASK_RETRY_S);
-			} else {
-				due[i] = now + t->interval_s;
-			}
-			if (due[i] < next)
-				next = due[i];
+		if (mon_now() < due) {
+			maint_sleep(m, due);
+			continue;
 		}
-		if (m->stop)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		{
-			double wait = next - mon_now();
-
-			if (wait < 0.05)
-				wait = 0.05;
-			ts.tv_sec += (time_t)wait;
-			ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+		pthread_mutex_unlock(&m->lock);
+		log_debug(LOG_PREFIX "running maintenance task %s", t->name);
+		ret = t->fn(m->srv);
+		if (ret < 0) {
+			log_warn(LOG_PREFIX "maintenance task %s failed: %s", t->name,
+				 strerror(-ret));
+			due = mon_now() +
+			      (t->interval_s < TASK_RETRY_S ? t->interval_s : TASK_RETRY_S);
+		} else {
+			due = mon_now() + t->interval_s;
 		}
-		pthread_cond_timedwait(&m->cond, &m->lock, &ts);
+		pthread_mutex_lock(&m->lock);
 	}
 	pthread_mutex_unlock(&m->lock);
-	free(due);
 	return NULL;
 }
+
+static void maint_stop(struct maint *m);
 
 static int maint_start(struct maint *m, struct mon_server *srv)
 {
@@ -205,21 +215,40 @@ static int maint_start(struct maint *m, struct mon_server *srv)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	if (pthread_create(&m->thread, NULL, maint_main, m)) {
-		pthread_cond_destroy(&m->cond);
-		pthread_mutex_destroy(&m->lock);
-		return -EAGAIN;
+	m->lanes = mon_xcalloc(mon_server_ntasks ? mon_server_ntasks : 1, sizeof(*m->lanes));
+	for (size_t i = 0; i < mon_server_ntasks; i++) {
+		struct maint_lane *l = &m->lanes[m->nlanes];
+
+		if (!mon_server_tasks[i].fn)
+			continue;
+		l->m = m;
+		l->task = &mon_server_tasks[i];
+		if (pthread_create(&l->thread, NULL, maint_main, l)) {
+			log_err(LOG_PREFIX "could not start the thread of maintenance task %s",
+				l->task->name);
+			maint_stop(m);
+			return -EAGAIN;
+		}
+		l->started = 1;
+		m->nlanes++;
 	}
 	return 0;
 }
 
+/* Wake every task thread and wait for it: a task in the middle of a run finishes it first
+ * (each checks srv->stopping between its units of work; see monitor/tasks.c). */
 static void maint_stop(struct maint *m)
 {
 	pthread_mutex_lock(&m->lock);
 	m->stop = 1;
-	pthread_cond_signal(&m->cond);
+	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
-	pthread_join(m->thread, NULL);
+	for (size_t i = 0; i < m->nlanes; i++)
+		if (m->lanes[i].started)
+			pthread_join(m->lanes[i].thread, NULL);
+	free(m->lanes);
+	m->lanes = NULL;
+	m->nlanes = 0;
 	pthread_cond_destroy(&m->cond);
 	pthread_mutex_destroy(&m->lock);
 }
@@ -453,7 +482,7 @@ int mon_serve_main(int argc, char **argv)
 				 mon_http_port(http), PACKAGE_VERSION, cfg->threads);
 	}
 	if (maint_start(&maint, &srv)) {
-		log_err(LOG_PREFIX "could not start the maintenance thread");
+		log_err(LOG_PREFIX "could not start the maintenance threads");
 		goto out;
 	}
 	maint_running = 1;

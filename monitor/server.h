@@ -75,11 +75,14 @@ int mon_server_db_fail(struct mon_http_req *req, struct mon_http_resp *resp, PGc
 
 /* --- periodic maintenance ---------------------------------------------------------------
  *
- * Tasks run on one maintenance thread, first right after the migrations and then every
- * interval_s; a task that fails (returns < 0) is retried after min(interval_s, 10 s). A task
- * borrows its own connection (mon_db_acquire) and must give it back. Add one line per task
- * to mon_server_tasks[] in monitor/tasks.c (e.g. creating next month's predictions
- * partition, retention). Tasks run while requests are served: they must be thread-safe.
+ * Each task runs on a thread of its own, first right after the migrations and then
+ * interval_s after its previous run ended; a task that fails (returns < 0) is retried after
+ * min(interval_s, 10 s). A task borrows its own connection (mon_db_acquire) and must give it
+ * back, so the tasks running at once hold that many of the pool's db_pool_size connections.
+ * Add one line per task to mon_server_tasks[] in monitor/tasks.c (e.g. creating next
+ * month's predictions partition, retention). Tasks run while requests and the other tasks
+ * do: they must be thread-safe. A run that takes long should check srv->stopping between
+ * its units of work: shutdown waits for every task's run in progress to return.
  */
 typedef int (*mon_server_task_fn)(struct mon_server *srv);
 

@@ -4,12 +4,16 @@
 # Runs the demo against this build's vigil (DEMO_VIGIL: no install, no build) with a
 # throwaway state directory (DEMO_VAR), three times:
 #   1. --no-wait with its own PostgreSQL cluster: the offline section, then the monitor's
-#      drift table and per-sex performance (n per sex as in the data), the curl lines with
+#      drift table and per-sex performance (n per sex as in the data), the six windows the
+#      scheduler evaluated by itself (real time, no VIGIL_TEST_NOW), the firing alerts (at
+#      least one feature-drift ticket, with the values that breached), the curl lines with
 #      the token; afterwards its server is gone, its cluster stopped, its port closed.
 #   2. --no-wait with VIGIL_DATABASE_URL set and the port it should try taken: it says so,
 #      serves on another port, and creates no cluster of its own.
 #   3. waiting (no --no-wait): it serves until SIGINT (Ctrl-C), then stops the server and the
-#      cluster and exits.
+#      cluster and exits. Meanwhile the lines it printed work as they are: performance, the
+#      list of firing alerts, `vigil token create --role oncall`, and the ack with its oncall
+#      token, after which the alert is acknowledged by that token's name.
 . "$top_srcdir/tests/integration/lib.sh"
 
 demo=$top_srcdir/scripts/demo.sh
@@ -62,6 +66,21 @@ check_output() {
 	has "$1: the label-free estimate" "$2" '^  sex=male +0\.[0-9]+ \['
 	has "$1: curl line for drift, with the token" "$2" "^curl -s -H 'Authorization: Bearer vgl_[A-Za-z0-9_-]+' 'http://127\\.0\\.0\\.1:[0-9]+/v1/models/heart/drift\\?from="
 	has "$1: curl line for performance by sex" "$2" "^curl .*/v1/models/heart/performance\\?from=.*&by=sex'"
+	# the scheduler, on real time: six hourly windows of the last hours, evaluated whole
+	has "$1: it waited for the scheduler" "$2" '^demo: evaluated in [0-9]+ s$'
+	n=$(grep -Ec '^  20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:00-[0-9]{2}:00 +done +10[23] +10[23] +final +1 ' "$2")
+	[ "$n" = 6 ] && ok "$1: six windows evaluated by the scheduler (all rows labelled, final)" ||
+		not_ok "$1: $n evaluated windows in the table, wanted 6"
+	has "$1: the firing alerts' summary" "$2" '^  [1-9][0-9]* firing: [0-9]+ page\(s\), [0-9]+ ticket\(s\)'
+	has "$1: a firing feature-drift ticket" "$2" '^  [0-9]+ +ticket +feature-drift +feature +[a-z]+ +all +'
+	has "$1: with the psi that breached" "$2" '^         psi [0-9.]+ > 0\.2, n [0-9]+ vs 303'
+	has "$1: and the test's q-value" "$2" '^         (ks|chi_square) [0-9.]+, q [0-9.e-]+ < 0\.05, n '
+	has "$1: curl line to list the firing alerts" "$2" \
+		"^curl -s -H 'Authorization: Bearer vgl_[A-Za-z0-9_-]+' 'http://127\\.0\\.0\\.1:[0-9]+/v1/alerts\\?state=firing&model=heart' \\| jq \\.$"
+	has "$1: curl line to acknowledge, with an oncall token and a note" "$2" \
+		"^curl -s -X POST -H 'Authorization: Bearer vgl_[A-Za-z0-9_-]+' -H 'Content-Type: application/json' -d '\\{\"note\": \"[^\"]+\"\\}' 'http://127\\.0\\.0\\.1:[0-9]+/v1/alerts/[0-9]+/ack'"
+	has "$1: curl line to resolve" "$2" "^curl -s -X POST .*/v1/alerts/[0-9]+/resolve' \\| jq \\.$"
+	has "$1: how to make an oncall token" "$2" "vigil token create --role oncall --name YOUR-NAME$"
 }
 
 # check_stopped NAME FILE: the server the demo printed is gone and its port closed
@@ -146,6 +165,38 @@ if [ -n "$line" ] && sh -c "$line" 2>/dev/null | jq -e '.labeled_rows == 617 and
 	ok "waiting: the printed curl line for performance answers (617 labelled rows, 2 sexes)"
 else
 	not_ok "waiting: the printed curl line: $line"
+fi
+# the alerts part: list, make an oncall token, acknowledge
+line=$(grep "^curl .*/v1/alerts?state=firing&model=heart'" "$out3" | head -n 1)
+if [ -n "$line" ] && sh -c "$line" 2>/dev/null |
+	jq -e '(.alerts | length) >= 1 and all(.alerts[]; .state == "firing" and .model == "heart")' >/dev/null 2>&1; then
+	ok "waiting: the printed curl line lists the firing alerts"
+else
+	not_ok "waiting: the printed list line: $line"
+fi
+line=$(grep "vigil token create --role oncall --name YOUR-NAME$" "$out3" | head -n 1)
+if [ -n "$line" ] && sh -c "$(printf '%s' "$line" | sed 's/YOUR-NAME$/it-oncall/')" 2>/dev/null |
+	grep -Eq '^vgl_'; then
+	ok "waiting: the printed vigil token create line makes an oncall token"
+else
+	not_ok "waiting: the printed token line: $line"
+fi
+line=$(grep "^curl -s -X POST .*/v1/alerts/[0-9]*/ack'" "$out3" | head -n 1)
+aid=$(printf '%s' "$line" | sed -n 's|.*/v1/alerts/\([0-9]*\)/ack.*|\1|p')
+oname=$(sed -n 's/^# the demo made an oncall token, "\([^"]*\)".*/\1/p' "$out3")
+if [ -n "$line" ] && [ -n "$oname" ] && sh -c "$line" 2>/dev/null >"$it_tmp/ack.json" &&
+	jq -e --arg by "$oname" --argjson id "${aid:-0}" '.id == $id and .state == "acknowledged" and
+	.acknowledged.by == $by and (.acknowledged.note | length) > 0' "$it_tmp/ack.json" >/dev/null; then
+	ok "waiting: the printed ack line acknowledges alert $aid as $oname"
+else
+	not_ok "waiting: the printed ack line: $line"
+	cat "$it_tmp/ack.json" 2>/dev/null
+fi
+line=$(grep "^curl .*/v1/alerts/[0-9]*' | jq .events$" "$out3" | head -n 1)
+if [ -n "$line" ] && sh -c "$line" 2>/dev/null | jq -e 'any(.[]; tostring | test("acknowledged"))' >/dev/null 2>&1; then
+	ok "waiting: the printed history line shows the acknowledgement"
+else
+	not_ok "waiting: the printed history line: $line"
 fi
 kill -INT "$d3"
 it_wait_exit "$d3" 30

@@ -25,6 +25,9 @@
 #  7. SIGTERM while a request is in flight: vigil exits 0 at once (the transfer is aborted)
 #     and the delivery is done after a restart.
 #  8. vigil_notifications_total counts the outcomes.
+#  9. the scheduler held up mid-run (a table lock stands in for a long evaluation): a
+#     notification is still delivered at once, and SIGTERM waits for the scheduler's unit
+#     of work and exits 0.
 # Every wait is bounded; lib.sh kills everything started here on exit.
 . "$top_srcdir/tests/integration/lib.sh"
 
@@ -406,6 +409,77 @@ if it_wait_for 30 delivered "$n6" hook; then
 else
 	not_ok "... and delivered after a restart ($(delivery "$n6" hook))"
 fi
+
+# --- 9. a long evaluation does not hold up notifications -------------------------------------
+# The scheduler and the notifier run on threads of their own (monitor/tasks.c). A psql
+# session holds an ACCESS EXCLUSIVE lock on predictions, so the scheduler's next run stops
+# in the middle of its work (its statement reading predictions waits for the lock): a
+# stand-in for an evaluation that takes long. A notification written meanwhile must be
+# delivered while the scheduler is still held up; with one maintenance thread for both it
+# would wait for the lock. Then SIGTERM while the scheduler is held up: vigil exits 0 once
+# the scheduler's unit of work can finish.
+sql "INSERT INTO alerts (fingerprint, model_id, rule_id, scope, labels, severity, state,
+	first_breach, last_breach, notified) VALUES ('fp-F', $model, $rule, 'performance', '{}',
+	'page', 'firing', now(), now(), true)" >/dev/null
+alert_F=$(sql "SELECT id FROM alerts WHERE fingerprint = 'fp-F'")
+# hold_predictions SECONDS: the lock, in the background; its pid in locker
+hold_predictions() {
+	PGAPPNAME=it-locker psql "$DATABASE_URL" -XAtq -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<SQL &
+BEGIN;
+LOCK TABLE predictions IN ACCESS EXCLUSIVE MODE;
+SELECT pg_sleep($1);
+COMMIT;
+SQL
+	locker=$!
+	it_bg "$locker"
+}
+release_predictions() {
+	sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	     WHERE application_name = 'it-locker'" >/dev/null
+	it_wait_exit "$locker" 10
+}
+scheduler_held() { # the scheduler's statement waits for the lock
+	[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+		AND query LIKE '%evaluation_window_start%' AND application_name <> 'it-locker'")" -ge 1 ]
+}
+hold_predictions 120
+if it_wait_for 20 scheduler_held; then
+	ok "the scheduler is held up in the middle of a run (waiting for the lock on predictions)"
+else
+	not_ok "the scheduler is held up ($(sql "SELECT application_name, wait_event_type, left(query, 60)
+		FROM pg_stat_activity WHERE datname = current_database()" | tr '\n' ' '))"
+fi
+t0=$(date +%s)
+n7=$(notify F firing hook "while the scheduler is held up")
+if it_wait_for 10 delivered "$n7" hook; then
+	ok "a notification is delivered while the scheduler is held up ($(($(date +%s) - t0)) s)"
+else
+	not_ok "a notification is delivered while the scheduler is held up ($(delivery "$n7" hook))"
+fi
+check "... and the scheduler was held up all along" 'scheduler_held'
+release_predictions
+scheduler_free() {
+	! scheduler_held
+}
+check "the scheduler goes on once the lock is gone" 'it_wait_for 10 scheduler_free'
+hold_predictions 120
+if it_wait_for 20 scheduler_held; then
+	kill -TERM "$it_pid"
+	sleep 2
+	check "SIGTERM while the scheduler is held up: vigil waits for its unit of work" \
+		'it_alive "$it_pid"'
+	release_predictions
+	it_wait_exit "$it_pid" 20
+	check "... and exits 0 once it is done (exit $it_status)" '[ "$it_status" -eq 0 ]'
+	it_pid=
+else
+	not_ok "the scheduler is held up again"
+	release_predictions
+	it_serve_stop
+fi
+check "... having logged that it stopped" 'grep -q "server: stopped" "$it_log"'
+cat "$it_log" >>"$it_tmp/serve-all.log"
+it_serve --config "$it_tmp/vigil.conf"
 
 # --- every notification accepted exactly once, nothing left over ---------------------------
 dups=$(awk '$2 == 200 {print $3}' "$hooklog" | sort | uniq -d)
