@@ -13,8 +13,12 @@
 #     digest; COPY writes the rows only. Target: ours >= 50% of COPY's rows/s.
 #  2. labels for all N through the API (the same way), for the record.
 #  3. GET /v1/models/bench/performance?by=s1,s2 over all N labelled predictions: the time of
-#     one request alone, then p50/p99 under wrk with 50 connections (-t2, --latency, a Lua
-#     script for the token); the same over a window of N/10.
+#     one request alone on a fresh server ("cold": computed, nothing cached), then the same
+#     request again (answered from the analysis cache), then p50/p99 under wrk with 50
+#     connections (-t2, --latency, a Lua script for the token) with the cache's counters
+#     (computations, hits, shared): wrk repeats one URL, so after the first computation it
+#     measures the cache; the cold figure is the cost of a new question or of new data.
+#     The same over a window of N/10.
 #  4. peak memory (VmHWM of a freshly started server): the N/10 window's performance query
 #     while N predictions are stored, and again after all but those N/10 are deleted. The
 #     two must be about equal (within 25% or 16 MiB): memory must not grow with the number
@@ -28,7 +32,8 @@
 # not an error. Environment: VIGIL (./vigil), BENCH_SERVICE_ROWS (1000000),
 # BENCH_SERVICE_BATCH (10000), BENCH_WRK_SECONDS (default: long enough for about three
 # answers a connection, 30..240 s), BENCH_WRK_CONNECTIONS (50),
-# BENCH_SERVICE_DATA (bench/data/service: the generated files, reused while current).
+# BENCH_SERVICE_DATA (bench/data/service: the generated files, reused while current),
+# BENCH_SERVICE_INGEST_ONLY (set: run step 1 only, print its rows and stop).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -223,6 +228,19 @@ n=$(sql "SELECT count(*) FROM predictions WHERE model_id = $mid")
 [ "$n" = "$N" ] || note "ingest stored $n rows, not $N"
 ratio=$(awk -v o="$ours_rps" -v c="$copy_rps" 'BEGIN { if (c > 0) printf "%.2f", o / c }')
 met=$(awk -v r="$ratio" 'BEGIN { print (r != "" && r >= 0.5) ? "met" : "MISSED" }')
+if [ -n "${BENCH_SERVICE_INGEST_ONLY:-}" ]; then
+	load=$(cut -d' ' -f1-3 /proc/loadavg)
+	echo
+	echo "vigil serve, $N predictions (16 numeric features, 3 segments), load average $load:"
+	printf '  %-60s %s\n' "ingest, NDJSON batches of $BATCH from $CLIENTS clients" \
+		"$ours_rps rows/s ($ours_s s; CPU: server $srv_cpu s, PostgreSQL $pg_cpu s, clients $client_cpu s)"
+	printf '  %-60s %s\n' "psql \\copy of the same rows into the same table" "$copy_rps rows/s ($copy_s s; CPU: PostgreSQL $copy_pg_cpu s)"
+	printf '  %-60s %s\n' "ours / COPY (target >= 0.50)" "$ratio: $met"
+	printf '%s rev=%s case=service_ingest rows=%s ours_rows_s=%s copy_rows_s=%s ratio=%s target=0.5 met=%s server_cpu_s=%s pg_cpu_s=%s client_cpu_s=%s load=%s\n' \
+		"$stamp" "$rev" "$N" "$ours_rps" "$copy_rps" "$ratio" "$met" "$srv_cpu" "$pg_cpu" "$client_cpu" "$(echo "$load" | tr ' ' /)" >>"$results"
+	[ -s "$tmp/notes" ] && cat "$tmp/notes"
+	exit $failed
+fi
 
 # --- 2. labels --------------------------------------------------------------------------------------
 echo "service: $N labels through the API"
@@ -280,6 +298,22 @@ ms() { # microseconds -> "123 ms" / "1.23 s"
 have_wrk=1
 command -v wrk >/dev/null 2>&1 || have_wrk=0
 
+# cache_counts PREFIX: the analysis cache's counters now, "computations hits shared", and from
+# the server's own duration histogram of the route, "answered-within-250ms answered", in
+# $tmp/PREFIX.cache. (wrk corrects its percentiles for coordinated omission: a stall of all
+# connections, such as the first computation everyone waits for, adds synthetic samples
+# spread over its length, so its p90/p99 can show seconds where every answer but the first
+# connections' came in milliseconds; the server's histogram shows each request once.)
+cache_counts() {
+	curl -s -m 10 "$base/metrics" | awk '
+		$1 == "vigil_analysis_cache_misses_total" { m = $2 }
+		$1 == "vigil_analysis_cache_hits_total" { h = $2 }
+		$1 == "vigil_analysis_cache_shared_total" { s = $2 }
+		index($1, "vigil_http_request_duration_seconds_bucket{route=\"/v1/models/{model}/performance\",le=\"0.25\"}") == 1 { q = $2 }
+		index($1, "vigil_http_request_duration_seconds_count{route=\"/v1/models/{model}/performance\"}") == 1 { n = $2 }
+		END { printf "%s %s %s %s %s\n", m, h, s, q, n }' >"$tmp/$1.cache"
+}
+
 echo "service: GET performance over $((N / 10)) of $N stored (fresh server)"
 serve_stop
 serve_start
@@ -288,7 +322,8 @@ a1=$(timed "$q_10" "$tmp/p10a.json")
 a2=$(timed "$q_10" "$tmp/p10a.json")
 a3=$(timed "$q_10" "$tmp/p10a.json")
 hwm_10_of_n=$(vmhwm)
-t_10=$(best "$a1" "$a2" "$a3")
+t_10=$a1 # cold: the first request on a fresh server computes; the others are cache hits
+t_10_hit=$(best "$a2" "$a3")
 jq -e --argjson n "$((N / 10))" '.labeled_rows == $n and (.groups | length) > 0' "$tmp/p10a.json" >/dev/null 2>&1 ||
 	note "the performance answer over $((N / 10)) rows is not what it should be: $(head -c 300 "$tmp/p10a.json")"
 
@@ -298,7 +333,8 @@ serve_start
 b1=$(timed "$q_all" "$tmp/pall.json")
 hwm_all=$(vmhwm)
 b2=$(timed "$q_all" "$tmp/pall.json")
-t_all=$(best "$b1" "$b2")
+t_all=$b1 # cold, as above
+t_all_hit=$b2
 jq -e --argjson n "$N" '.labeled_rows == $n and (.groups | length) == 5' "$tmp/pall.json" >/dev/null 2>&1 ||
 	note "the performance answer over $N rows is not what it should be: $(head -c 300 "$tmp/pall.json")"
 if [ "$have_wrk" = 1 ]; then
@@ -307,9 +343,11 @@ if [ "$have_wrk" = 1 ]; then
 	serve_stop
 	serve_start
 	run_wrk "$q_10" ten "$t_10"
+	cache_counts ten
 	serve_stop
 	serve_start
 	run_wrk "$q_all" all "$t_all"
+	cache_counts all
 	hwm_wrk=$(vmhwm)
 fi
 
@@ -341,14 +379,21 @@ printf '  %-60s %s\n' "ingest, NDJSON batches of $BATCH from $CLIENTS clients" \
 printf '  %-60s %s\n' "psql \\copy of the same rows into the same table" "$copy_rps rows/s ($copy_s s; CPU: PostgreSQL $copy_pg_cpu s)"
 printf '  %-60s %s\n' "ours / COPY (target >= 0.50)" "$ratio: $met"
 printf '  %-60s %s\n' "labels, NDJSON batches of $BATCH from $CLIENTS clients" "$lab_rps rows/s"
-printf '  %-60s %s\n' "GET performance by s1,s2 over $N, one request alone" "$(ms "$(awk -v s="$t_all" 'BEGIN { if (s != "") print s * 1e6 }')")"
-printf '  %-60s %s\n' "GET performance by s1,s2 over $((N / 10)), one request alone" "$(ms "$(awk -v s="$t_10" 'BEGIN { if (s != "") print s * 1e6 }')")"
+secs_ms() { ms "$(awk -v s="$1" 'BEGIN { if (s != "") print s * 1e6 }')"; }
+printf '  %-60s %s\n' "GET performance by s1,s2 over $N, one request alone: cold" "$(secs_ms "$t_all") (computed: fresh server, nothing cached)"
+printf '  %-60s %s\n' "  the same request again (analysis cache hit)" "$(secs_ms "${t_all_hit:-}")"
+printf '  %-60s %s\n' "GET performance by s1,s2 over $((N / 10)), one request alone: cold" "$(secs_ms "$t_10") (computed)"
+printf '  %-60s %s\n' "  the same request again (analysis cache hit)" "$(secs_ms "${t_10_hit:-}")"
 if [ "$have_wrk" = 1 ]; then
 	for w in all ten; do
 		rows=$N
 		[ $w = ten ] && rows=$((N / 10))
 		printf '  %-60s %s\n' "  wrk, $WRK_CONNS connections, over $rows: p50 / p99" \
-			"$(ms "$(get wrk_p50_us "$tmp/$w.wrk")") / $(ms "$(get wrk_p99_us "$tmp/$w.wrk")") ($(get wrk_requests "$tmp/$w.wrk") answers in $(cat "$tmp/$w.secs") s)"
+			"$(ms "$(get wrk_p50_us "$tmp/$w.wrk")") / $(ms "$(get wrk_p99_us "$tmp/$w.wrk")") ($(get wrk_requests "$tmp/$w.wrk") answers in $(cat "$tmp/$w.secs") s, $(get wrk_errors "$tmp/$w.wrk") socket errors)"
+		read -r cm ch cs cq cn <"$tmp/$w.cache" 2>/dev/null || cm=
+		printf '  %-60s %s\n' "    of which computed / cache hits / shared a computation" \
+			"${cm:-?} / ${ch:-?} / ${cs:-?} (one URL: all but the first are served by the cache)"
+		printf '  %-60s %s\n' "    server side: answered within 250 ms" "${cq:-?} of ${cn:-?} (the rest waited for the cold computation)"
 	done
 else
 	echo "  wrk is not installed (scripts/deps.sh --bench): no latency under load"
@@ -364,13 +409,14 @@ printf '  %-60s %s\n' "  query over all $N (per-request working memory)" "$(mib 
 	printf '%s rev=%s case=service_ingest rows=%s ours_rows_s=%s copy_rows_s=%s ratio=%s target=0.5 met=%s server_cpu_s=%s pg_cpu_s=%s client_cpu_s=%s load=%s\n' \
 		"$stamp" "$rev" "$N" "$ours_rps" "$copy_rps" "$ratio" "$met" "$srv_cpu" "$pg_cpu" "$client_cpu" "$(echo "$load" | tr ' ' /)"
 	printf '%s rev=%s case=service_labels rows=%s rows_s=%s\n' "$stamp" "$rev" "$N" "$lab_rps"
-	printf '%s rev=%s case=service_perf_one rows=%s seconds=%s rows10=%s seconds10=%s\n' \
-		"$stamp" "$rev" "$N" "${t_all:-NA}" "$((N / 10))" "${t_10:-NA}"
+	printf '%s rev=%s case=service_perf_one rows=%s seconds=%s rows10=%s seconds10=%s cached_seconds=%s cached_seconds10=%s load=%s\n' \
+		"$stamp" "$rev" "$N" "${t_all:-NA}" "$((N / 10))" "${t_10:-NA}" "${t_all_hit:-NA}" "${t_10_hit:-NA}" "$(echo "$load" | tr ' ' /)"
 	if [ "$have_wrk" = 1 ]; then
 		for w in all ten; do
-			printf '%s rev=%s case=service_perf_wrk_%s connections=%s p50_us=%s p99_us=%s requests=%s seconds=%s\n' \
+			printf '%s rev=%s case=service_perf_wrk_%s connections=%s p50_us=%s p99_us=%s requests=%s seconds=%s errors=%s computed_hits_shared=%s\n' \
 				"$stamp" "$rev" "$w" "$WRK_CONNS" "$(get wrk_p50_us "$tmp/$w.wrk")" \
-				"$(get wrk_p99_us "$tmp/$w.wrk")" "$(get wrk_requests "$tmp/$w.wrk")" "$(cat "$tmp/$w.secs")"
+				"$(get wrk_p99_us "$tmp/$w.wrk")" "$(get wrk_requests "$tmp/$w.wrk")" "$(cat "$tmp/$w.secs")" \
+				"$(get wrk_errors "$tmp/$w.wrk")" "$(tr ' ' / <"$tmp/$w.cache" 2>/dev/null)"
 		done
 	fi
 	printf '%s rev=%s case=service_memory idle_kib=%s ingest_kib=%s q10_of_n_kib=%s q10_of_10_kib=%s q_all_kib=%s wrk_kib=%s met=%s\n' \

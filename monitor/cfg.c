@@ -60,7 +60,7 @@ static const struct opt opts[] = {
 	 MON_CF_RELOADABLE, OFF(max_window_rows)},
 	{"max_json_depth", "VIGIL_MAX_JSON_DEPTH", T_UINT, "32", 1, 1000, MON_CF_RELOADABLE,
 	 OFF(max_json_depth)},
-	{"db_pool_size", "VIGIL_DB_POOL_SIZE", T_UINT, "8", 1, 1000, 0, OFF(db_pool_size)},
+	{"db_pool_size", "VIGIL_DB_POOL_SIZE", T_UINT, "16", 1, 1000, 0, OFF(db_pool_size)},
 	{"db_acquire_timeout_ms", "VIGIL_DB_ACQUIRE_TIMEOUT_MS", T_UINT, "2000", 0, 60000,
 	 MON_CF_RELOADABLE, OFF(db_acquire_timeout_ms)},
 	{"db_startup_timeout_s", "VIGIL_DB_STARTUP_TIMEOUT_S", T_UINT, "30", 0, 3600, 0,
@@ -86,6 +86,14 @@ static const struct opt opts[] = {
 	 MON_CF_RELOADABLE, OFF(evaluation_cbpe_draws)},
 	{"evaluation_max_segment_values", "VIGIL_EVALUATION_MAX_SEGMENT_VALUES", T_UINT, "64", 1,
 	 1000, MON_CF_RELOADABLE, OFF(evaluation_max_segment_values)},
+	{"analysis_workers", "VIGIL_ANALYSIS_WORKERS", T_UINT, "4", 1, 256, 0,
+	 OFF(analysis_workers)},
+	{"analysis_cache_mb", "VIGIL_ANALYSIS_CACHE_MB", T_UINT, "64", 0, 65536, 0,
+	 OFF(analysis_cache_mb)},
+	{"analysis_cache_entries", "VIGIL_ANALYSIS_CACHE_ENTRIES", T_UINT, "1024", 1, 1000000, 0,
+	 OFF(analysis_cache_entries)},
+	{"analysis_statement_timeout_s", "VIGIL_ANALYSIS_STATEMENT_TIMEOUT_S", T_UINT, "300", 0,
+	 86400, MON_CF_RELOADABLE, OFF(analysis_statement_timeout_s)},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 

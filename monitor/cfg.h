@@ -50,6 +50,11 @@ struct mon_cfg {
 	unsigned evaluation_backfill_windows;   /* windows created back from now, at most */
 	unsigned evaluation_cbpe_draws;         /* draws for the CBPE estimate's intervals */
 	unsigned evaluation_max_segment_values; /* evaluated values per segment attribute */
+	/* analysis routes (monitor/routes_analysis.h, analysis_cache.h) */
+	unsigned analysis_workers;             /* threads computing analysis answers */
+	unsigned analysis_cache_mb;            /* answers kept, MiB; 0: none kept */
+	unsigned analysis_cache_entries;       /* answers kept, at most */
+	unsigned analysis_statement_timeout_s; /* per analysis query; 0: no limit */
 };
 
 /* Build the configuration. file may be NULL (then VIGIL_CONFIG, if set, names it); sets[]

@@ -18,6 +18,16 @@
  * MHD_OPTION_NOTIFY_COMPLETED callback, which records the metrics and frees it. Slow or
  * stalled clients are closed by MHD after connection_timeout_s; limits on total and
  * per-address connections are MHD's too.
+ *
+ * Analysis routes (seconds of work each) never run on MHD's threads, where one of them
+ * would stall every other connection that thread polls: the last call suspends the
+ * connection and queues the request for a pool of analysis_workers threads; the worker
+ * fills st->resp and resumes the connection, and MHD's next call sends it. While it is
+ * suspended MHD neither times a connection out nor notices that its client left, so a
+ * worker peeks at the socket before starting a queued request and skips it when the peer
+ * has closed. A handler may park its request (mon_http_defer): the request then holds no
+ * worker until mon_http_continue queues it again. Every request handed to the pool is
+ * counted in outstanding until it is resumed; the pool stops once it is zero.
  */
 #include "config.h"
 
@@ -29,6 +39,8 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -41,6 +53,7 @@
 #include "monitor/auth.h"
 #include "monitor/log.h"
 #include "monitor/metrics.h"
+#include "monitor/routes_analysis.h"
 #include "monitor/server.h"
 
 #define LOG_PREFIX "http: "
@@ -48,12 +61,26 @@
 #define MAX_TOKEN_TEXT 256
 #define DRAIN_POLL_US 20000
 
+struct request;
+
+/* The analysis workers and their queue (see the top of the file). */
+struct pool {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct request *head, *tail; /* queued */
+	unsigned outstanding;        /* handed to the pool and not resumed yet */
+	int stop;                    /* mon_http_stop: answer queued first calls 503, then exit */
+	pthread_t *threads;
+	unsigned nthreads;
+};
+
 struct mon_http {
 	struct MHD_Daemon *d;
 	struct mon_server *srv;
 	atomic_long active; /* requests between their first call and completion */
 	unsigned port;
 	int quiesced;
+	struct pool pool;
 };
 
 struct request {
@@ -71,6 +98,15 @@ struct request {
 	char remote[INET6_ADDRSTRLEN];
 	char ctype[128];
 	struct mon_http_req req;
+	/* the worker pool's (under pool.lock where both sides touch them) */
+	struct MHD_Connection *conn;
+	struct request *qnext;
+	mon_http_handler_fn next; /* continuation; NULL: the route's handler */
+	void (*state_free)(void *);
+	struct mon_http_resp resp; /* the worker's answer */
+	int ready;                 /* resp is final: send it on the next call */
+	int running, parked, wake;
+	int abandoned; /* skipped: the client had gone */
 };
 
 /* --- responses ------------------------------------------------------------------------- */
@@ -545,13 +581,208 @@ static enum MHD_Result upload(struct request *st, struct MHD_Connection *conn, c
 	return MHD_YES;
 }
 
+/* Send a handler's answer: a 401 gets its challenge; a missing status is a bug (500). */
+static enum MHD_Result answer(struct request *st, struct MHD_Connection *conn,
+			      struct mon_http_resp *resp)
+{
+	const struct mon_http_route *r = &mon_http_routes[st->route];
+	struct extra_header extra[1];
+	size_t nextra = 0;
+
+	if (resp->status == 401) {
+		extra[0].name = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
+		extra[0].value = "Bearer realm=\"vigil\"";
+		nextra = 1;
+	}
+	if (!resp->status) {
+		log_err(LOG_PREFIX "handler for %s %s set no status", r->method, r->pattern);
+		free(resp->body);
+		resp->body = NULL;
+		resp->body_len = 0;
+		resp->status = 500;
+	}
+	return send_resp(st, conn, resp, extra, nextra);
+}
+
+/* --- the analysis workers ------------------------------------------------------------------ */
+
+static struct request *request_of(struct mon_http_req *req)
+{
+	return (struct request *)(void *)((char *)req - offsetof(struct request, req));
+}
+
+/* Under the pool lock. */
+static void pool_push(struct pool *p, struct request *st)
+{
+	st->qnext = NULL;
+	if (p->tail)
+		p->tail->qnext = st;
+	else
+		p->head = st;
+	p->tail = st;
+	pthread_cond_signal(&p->cond);
+}
+
+/* 1 when the client has closed its end of the connection (or it broke). A client that sent
+ * another request already (pipelining) has data waiting, not an end of file. */
+static int client_gone(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct pollfd pfd;
+	char b;
+
+	if (!ci)
+		return 0;
+	pfd.fd = ci->connect_fd;
+	pfd.events = POLLIN | POLLRDHUP;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) <= 0)
+		return 0;
+	if (pfd.revents & (POLLHUP | POLLERR | POLLRDHUP))
+		return 1;
+	return (pfd.revents & POLLIN) && recv(pfd.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct mon_http *h = arg;
+	struct pool *p = &h->pool;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct request *st;
+		mon_http_handler_fn fn;
+		int stop;
+
+		while (!p->head && !(p->stop && p->outstanding == 0))
+			pthread_cond_wait(&p->cond, &p->lock);
+		if (!p->head)
+			break;
+		st = p->head;
+		p->head = st->qnext;
+		if (!p->head)
+			p->tail = NULL;
+		st->qnext = NULL;
+		st->running = 1;
+		fn = st->next;
+		st->next = NULL;
+		stop = p->stop;
+		pthread_mutex_unlock(&p->lock);
+		if (!fn && client_gone(st->conn)) {
+			/* nobody waits for this answer: do not compute it */
+			st->abandoned = 1;
+			mon_metrics_analysis(h->srv->metrics, MON_METRICS_ANALYSIS_ABANDONED);
+			log_debug(LOG_PREFIX "skipped a queued request from %s: the client left",
+				  st->remote);
+		} else if (!fn && stop) {
+			mon_http_problem(&st->resp, 503, "unavailable", NULL,
+					 "the server is shutting down; retry later");
+		} else {
+			(fn ? fn : mon_http_routes[st->route].fn)(&st->req, &st->resp);
+		}
+		pthread_mutex_lock(&p->lock);
+		st->running = 0;
+		if (st->parked) {
+			/* mon_http_continue came while it ran: queue the continuation now */
+			if (st->wake) {
+				st->wake = st->parked = 0;
+				pool_push(p, st);
+			}
+			continue;
+		}
+		st->ready = 1;
+		if (--p->outstanding == 0 && p->stop)
+			pthread_cond_broadcast(&p->cond);
+		pthread_mutex_unlock(&p->lock);
+		/* st stays valid: MHD frees it only after the resumed connection completes,
+		 * and mon_http_stop joins this thread before it stops MHD */
+		MHD_resume_connection(st->conn);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+void mon_http_defer(struct mon_http_req *req, mon_http_handler_fn next, void *state,
+		    void (*free_state)(void *))
+{
+	struct request *st = request_of(req);
+	struct pool *p = &st->h->pool;
+
+	pthread_mutex_lock(&p->lock);
+	st->next = next;
+	st->parked = 1;
+	if (req->state && req->state != state && st->state_free)
+		st->state_free(req->state);
+	req->state = state;
+	st->state_free = free_state;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void mon_http_continue(struct mon_http_req *req)
+{
+	struct request *st = request_of(req);
+	struct pool *p = &st->h->pool;
+
+	pthread_mutex_lock(&p->lock);
+	if (st->running) {
+		st->wake = 1; /* its worker queues it once the handler has returned */
+	} else {
+		st->parked = 0;
+		pool_push(p, st);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+static int pool_start(struct mon_http *h, unsigned n)
+{
+	struct pool *p = &h->pool;
+
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	p->threads = mon_xcalloc(n, sizeof(*p->threads));
+	for (p->nthreads = 0; p->nthreads < n; p->nthreads++) {
+		if (pthread_create(&p->threads[p->nthreads], NULL, worker_main, h)) {
+			log_err(LOG_PREFIX "could not start the analysis workers");
+			return -EAGAIN;
+		}
+	}
+	return 0;
+}
+
+static void pool_stop(struct mon_http *h)
+{
+	struct pool *p = &h->pool;
+
+	if (!p->threads)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	if (p->outstanding)
+		log_info(LOG_PREFIX "finishing %u analysis request%s", p->outstanding,
+			 p->outstanding == 1 ? "" : "s");
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	free(p->threads);
+	p->threads = NULL;
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+}
+
+/* --- the last call ---------------------------------------------------------------------- */
+
 static enum MHD_Result last_call(struct request *st, struct MHD_Connection *conn)
 {
 	const struct mon_http_route *r = &mon_http_routes[st->route];
 	struct mon_http_resp resp = {0};
-	struct extra_header extra[1];
-	size_t nextra = 0;
 
+	if (st->abandoned)
+		return MHD_NO; /* close it: the client is gone */
+	if (st->ready)
+		return answer(st, conn, &st->resp);
 	if (st->too_large)
 		return send_problem(st, conn, 413, "body-too-large", NULL,
 				    "the body is larger than the limit of %zu bytes", st->limit);
@@ -560,20 +791,19 @@ static enum MHD_Result last_call(struct request *st, struct MHD_Connection *conn
 	st->body[st->len] = '\0';
 	st->req.body = st->body;
 	st->req.body_len = st->len;
+	if (mon_api_analysis_route(r->fn)) {
+		struct pool *p = &st->h->pool;
+
+		st->conn = conn;
+		MHD_suspend_connection(conn);
+		pthread_mutex_lock(&p->lock);
+		p->outstanding++;
+		pool_push(p, st);
+		pthread_mutex_unlock(&p->lock);
+		return MHD_YES;
+	}
 	r->fn(&st->req, &resp);
-	if (resp.status == 401) {
-		extra[0].name = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
-		extra[0].value = "Bearer realm=\"vigil\"";
-		nextra = 1;
-	}
-	if (!resp.status) {
-		log_err(LOG_PREFIX "handler for %s %s set no status", r->method, r->pattern);
-		free(resp.body);
-		resp.body = NULL;
-		resp.body_len = 0;
-		resp.status = 500;
-	}
-	return send_resp(st, conn, &resp, extra, nextra);
+	return answer(st, conn, &resp);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -628,6 +858,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			  st->req.who.name[0] ? st->req.who.name : "-");
 	}
 	mon_metrics_in_flight(h->srv->metrics, -1);
+	if (st->req.state && st->state_free)
+		st->state_free(st->req.state);
+	free(st->resp.body);
 	free(st->body);
 	free(st->params);
 	free(st);
@@ -693,7 +926,12 @@ int mon_http_start(struct mon_server *srv, struct mon_http **out)
 
 	h = mon_xcalloc(1, sizeof(*h));
 	h->srv = srv;
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (pool_start(h, cfg->analysis_workers)) {
+		ret = -EAGAIN;
+		goto out;
+	}
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+		MHD_ALLOW_SUSPEND_RESUME;
 	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
 		flags |= MHD_USE_EPOLL;
 	else
@@ -719,6 +957,8 @@ int mon_http_start(struct mon_server *srv, struct mon_http **out)
 	*out = h;
 	h = NULL;
 out:
+	if (h)
+		pool_stop(h);
 	free(h);
 	return ret;
 }
@@ -756,6 +996,8 @@ void mon_http_stop(struct mon_http *h)
 {
 	if (!h)
 		return;
+	/* no connection may stay suspended when MHD stops: finish the pool first */
+	pool_stop(h);
 	MHD_stop_daemon(h->d);
 	free(h);
 }

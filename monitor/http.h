@@ -3,8 +3,9 @@
  *
  * One static route table maps (method, path pattern) to a handler and the role it needs.
  * The server buffers each request body up to the configured limit (413 beyond), checks the
- * bearer token (401 / 403), calls the handler on a pool thread, and records the request in
- * the metrics. Handlers fill a struct mon_http_resp and return; they never touch MHD.
+ * bearer token (401 / 403), calls the handler on a pool thread (or, for the analysis
+ * routes, on a worker thread: see below), and records the request in the metrics.
+ * Handlers fill a struct mon_http_resp and return; they never touch MHD.
  */
 #ifndef MONITOR_HTTP_H
 #define MONITOR_HTTP_H
@@ -43,6 +44,7 @@ struct mon_http_req {
 	struct mon_principal who;
 	void *conn; /* the MHD connection, for mon_http_query */
 	struct mon_server *srv;
+	void *state; /* the handler's, across mon_http_defer (freed by the server) */
 };
 
 /* The value of query parameter key, or NULL. Borrowed. */
@@ -91,6 +93,29 @@ extern const size_t mon_http_nroutes;
 int mon_http_body_json(struct mon_http_req *req, struct mon_http_resp *resp,
 		       cJSON **out) MON_MUSTCHECK;
 
+/* --- long computations off the HTTP threads -----------------------------------------------
+ *
+ * The analysis routes (mon_api_analysis_route in monitor/routes_analysis.h) can take
+ * seconds. Their handlers do not run on libmicrohttpd's threads: the connection is
+ * suspended (MHD_suspend_connection) and the handler runs on one of analysis_workers
+ * worker threads, which resumes the connection with the answer. Before a queued request
+ * starts, its socket is checked: when the client has closed it, the request is skipped
+ * (counted in vigil_analysis_abandoned_total) and nothing is computed for it.
+ *
+ * A worker-side handler may also park its request instead of answering: the request stays
+ * suspended, holding no thread, until someone calls mon_http_continue. */
+
+/* In a handler running on a worker: do not answer now. next(req, resp) runs on a worker
+ * once mon_http_continue(req) is called (which may already happen before this handler
+ * returns, from another thread). state becomes req->state (an earlier, different state is
+ * freed first); the server frees it with free_state (may be NULL) when the request ends,
+ * whether next ran or not (the client went away, or the server shut down). */
+void mon_http_defer(struct mon_http_req *req, mon_http_handler_fn next, void *state,
+		    void (*free_state)(void *));
+/* Run the continuation of a request parked by mon_http_defer. Thread-safe; call exactly
+ * once per mon_http_defer. */
+void mon_http_continue(struct mon_http_req *req);
+
 /* --- the server itself (monitor/server.c drives these) ---------------------------------
  *
  * Create with mon_http_start; shut down with mon_http_quiesce (stop accepting), then
@@ -107,6 +132,9 @@ unsigned mon_http_port(const struct mon_http *h);
 void mon_http_quiesce(struct mon_http *h);
 /* Wait until no request is in progress, up to timeout_s. Returns 0, or -ETIMEDOUT. */
 int mon_http_drain(struct mon_http *h, unsigned timeout_s) MON_MUSTCHECK;
-void mon_http_stop(struct mon_http *h); /* NULL is a no-op */
+/* Stop: requests still queued for a worker are answered 503, computations already running
+ * are waited for (their queries are bounded by analysis_statement_timeout_s), then the
+ * daemon stops and h is freed. NULL is a no-op. */
+void mon_http_stop(struct mon_http *h);
 
 #endif /* MONITOR_HTTP_H */

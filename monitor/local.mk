@@ -21,6 +21,7 @@ noinst_LIBRARIES += %D%/libmonitor.a
 	%D%/routes_models.c %D%/routes_models.h \
 	%D%/routes_ingest.c %D%/routes_ingest.h \
 	%D%/store_window.c %D%/store_window.h \
+	%D%/analysis_cache.c %D%/analysis_cache.h \
 	%D%/routes_analysis.c %D%/routes_analysis.h \
 	%D%/routes.c \
 	%D%/tasks.c \

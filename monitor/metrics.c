@@ -62,6 +62,8 @@ struct mon_metrics {
 	atomic_long in_flight;
 	atomic_ulong db_errors;
 	atomic_int db_up;
+	atomic_ulong analysis[MON_METRICS_ANALYSIS_N]; /* hits, misses, shared, abandoned */
+	atomic_ulong analysis_entries, analysis_bytes;
 	pthread_mutex_t lock; /* models */
 	struct model_ctr *models;
 	size_t nmodels, capmodels;
@@ -318,6 +320,18 @@ static int cmp_ctr(const void *a, const void *b)
 	return c ? c : strcmp(x->kind, y->kind);
 }
 
+void mon_metrics_analysis(struct mon_metrics *m, enum mon_metrics_analysis what)
+{
+	if ((unsigned)what < MON_METRICS_ANALYSIS_N)
+		atomic_fetch_add(&m->analysis[what], 1);
+}
+
+void mon_metrics_set_analysis_cache(struct mon_metrics *m, size_t entries, size_t bytes)
+{
+	atomic_store(&m->analysis_entries, (unsigned long)entries);
+	atomic_store(&m->analysis_bytes, (unsigned long)bytes);
+}
+
 int mon_metrics_render(struct mon_metrics *m, const char *const *pat, char **out, size_t *len)
 {
 	struct sbuf b = {mon_xmalloc(16384), 0, 16384};
@@ -428,6 +442,26 @@ int mon_metrics_render(struct mon_metrics *m, const char *const *pat, char **out
 	}
 	free(snap);
 
+	family(&b, "vigil_analysis_cache_hits_total", "counter",
+	       "Analysis requests answered from the cache.");
+	sb_printf(&b, "vigil_analysis_cache_hits_total %lu\n",
+		  atomic_load(&m->analysis[MON_METRICS_ANALYSIS_HIT]));
+	family(&b, "vigil_analysis_cache_misses_total", "counter",
+	       "Analysis answers computed (requests that led a computation).");
+	sb_printf(&b, "vigil_analysis_cache_misses_total %lu\n",
+		  atomic_load(&m->analysis[MON_METRICS_ANALYSIS_MISS]));
+	family(&b, "vigil_analysis_cache_shared_total", "counter",
+	       "Analysis requests answered by waiting for an identical one's computation.");
+	sb_printf(&b, "vigil_analysis_cache_shared_total %lu\n",
+		  atomic_load(&m->analysis[MON_METRICS_ANALYSIS_SHARED]));
+	family(&b, "vigil_analysis_abandoned_total", "counter",
+	       "Queued analysis requests skipped because the client had gone.");
+	sb_printf(&b, "vigil_analysis_abandoned_total %lu\n",
+		  atomic_load(&m->analysis[MON_METRICS_ANALYSIS_ABANDONED]));
+	family(&b, "vigil_analysis_cache_entries", "gauge", "Analysis answers kept in the cache.");
+	sb_printf(&b, "vigil_analysis_cache_entries %lu\n", atomic_load(&m->analysis_entries));
+	family(&b, "vigil_analysis_cache_bytes", "gauge", "Bytes the kept analysis answers take.");
+	sb_printf(&b, "vigil_analysis_cache_bytes %lu\n", atomic_load(&m->analysis_bytes));
 	family(&b, "vigil_db_errors_total", "counter",
 	       "Failed database connection attempts and statements that lost their connection.");
 	sb_printf(&b, "vigil_db_errors_total %lu\n", atomic_load(&m->db_errors));

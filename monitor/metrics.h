@@ -12,6 +12,9 @@
  *   vigil_ingested_records_total{model,kind}            counter
  *   vigil_rejected_records_total{model,kind}            counter
  *   vigil_notifications_total{receiver,outcome}         counter (monitor/notify.c)
+ *   vigil_analysis_cache_{hits,misses,shared}_total      counter (monitor/routes_analysis.c)
+ *   vigil_analysis_abandoned_total                       counter (monitor/http.c)
+ *   vigil_analysis_cache_entries, _bytes                 gauge
  *   vigil_db_errors_total, vigil_db_up                   counter, gauge (set at render)
  *   vigil_build_info{version}, process_*                 gauge
  * Labels are bounded: route is the route *pattern* (or "unmatched"), never the raw path;
@@ -54,6 +57,20 @@ void mon_metrics_add_ingested(struct mon_metrics *m, const char *model, const ch
  * from the config file, so series are few; past MON_METRICS_MAX_MODELS they share "other".
  * receiver and outcome are copied. */
 void mon_metrics_add_notification(struct mon_metrics *m, const char *receiver, const char *outcome);
+
+/* The analysis routes: one request answered from the cache (HIT), one computation (MISS),
+ * one request answered by an identical one's computation (SHARED), one queued request
+ * skipped because its client had gone (ABANDONED). */
+enum mon_metrics_analysis {
+	MON_METRICS_ANALYSIS_HIT = 0,
+	MON_METRICS_ANALYSIS_MISS,
+	MON_METRICS_ANALYSIS_SHARED,
+	MON_METRICS_ANALYSIS_ABANDONED,
+	MON_METRICS_ANALYSIS_N,
+};
+void mon_metrics_analysis(struct mon_metrics *m, enum mon_metrics_analysis what);
+/* What the analysis cache keeps now. */
+void mon_metrics_set_analysis_cache(struct mon_metrics *m, size_t entries, size_t bytes);
 
 /* Values owned by other modules, sampled when rendering. */
 void mon_metrics_set_db(struct mon_metrics *m, unsigned long errors, int up);

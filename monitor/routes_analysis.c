@@ -1,26 +1,45 @@
 /* SPDX-License-Identifier: MIT
  * monitor/routes_analysis.c - drift, performance and estimates computed from stored data
  *
- * Each handler runs the same course: borrow a connection, check the query, find the model
- * (cached schema) and, where needed, its reference, load the rows as column arrays
- * (monitor/store_window.c), hand them to the report builders the offline commands use, and
- * record the read in the audit log before answering. The connection is held through the
- * computation: the pool is larger than the worker count, and the audit needs it at the end.
- * Parameter errors are answered after the connection is borrowed so that they are audited
- * too.
+ * Each handler runs the same course (on an analysis worker: monitor/http.h): borrow a
+ * connection, check the query, find the model (cached schema); then open a read-only
+ * REPEATABLE READ transaction whose first statement sets statement_timeout and reads the
+ * model's data version (sql/0006_data_version.sql), so the version and every row read
+ * after it come from one snapshot. The cache key is (route, model id, the parsed and
+ * normalised parameters, max_window_rows, version) (monitor/analysis_cache.h):
+ *   hit     the kept answer is sent;
+ *   wait    an identical request is computing it: this one gives back its connection and
+ *           parks (mon_http_defer) until the leader's answer wakes it (waited());
+ *   lead    find the reference where needed, load the rows as column arrays
+ *           (monitor/store_window.c), end the snapshot, hand the rows to the report
+ *           builders the offline commands use, then share the answer with the waiters and
+ *           keep it if it is a 200.
+ * Every request, whichever way it was answered, records its read in the audit log before
+ * answering (the detail of a cached or shared answer is the computing request's, with
+ * "cache": "hit" or "shared"). The connection is held through the computation: the pool is
+ * larger than the worker count, and the audit needs it at the end. Parameter errors are
+ * answered after the connection is borrowed so that they are audited too.
+ *
+ * What is shared with waiters: the 200 answer and the refusals that follow from the data
+ * (413, 404/409 for the reference, a statement timeout, a failed computation). Not shared:
+ * the database being unavailable (each waiter then tries on its own).
  */
 #include "config.h"
 
 #include "monitor/routes_analysis.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "monitor/analysis_cache.h"
 #include "monitor/audit.h"
+#include "monitor/db.h"
 #include "monitor/drift_report.h"
 #include "monitor/log.h"
 #include "monitor/perf_report.h"
@@ -31,6 +50,7 @@
 
 #define LOG_PREFIX "analysis: "
 #define PROBLEM_BASE "https://vigil.invalid/problems/"
+#define KEY_MAX 512
 
 /* One analysis request from start to answer. */
 struct ctx {
@@ -49,18 +69,45 @@ struct ctx {
 	int have_dicts;
 	double t_start, t_load; /* mon_now() at the start; seconds spent loading rows */
 	size_t rows_loaded;
+	mon_http_handler_fn fn; /* this route's handler, to run a parked request again */
+	char key[KEY_MAX];      /* the cache key without the version, then with it */
+	size_t keylen;
+	int in_tx;                        /* the snapshot's transaction is open */
+	unsigned timeout_s;               /* analysis_statement_timeout_s for this request */
+	struct mon_acache_flight *flight; /* leading a computation */
+	struct mon_acache_val *hit;       /* answering from the cache */
+	int parked;                       /* waiting for another request's computation */
 };
 
 static void ctx_init(struct ctx *x, struct mon_http_req *req, struct mon_http_resp *resp,
-		     const char *action)
+		     const char *action, mon_http_handler_fn fn)
 {
+	const struct mon_cfg *cfg = mon_server_cfg(req->srv);
+
 	memset(x, 0, sizeof(*x));
 	x->req = req;
 	x->resp = resp;
 	x->action = action;
+	x->fn = fn;
 	x->detail = cJSON_CreateObject();
-	x->max_rows = mon_server_cfg(req->srv)->max_window_rows;
+	x->max_rows = cfg->max_window_rows;
+	x->timeout_s = cfg->analysis_statement_timeout_s;
 	x->t_start = mon_now();
+}
+
+/* Append to the cache key; a key too long for the buffer is marked so that it is never
+ * looked up (it cannot be: the parameters are bounded). */
+static void __attribute__((format(printf, 2, 3))) key_add(struct ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (x->keylen >= sizeof(x->key))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(x->key + x->keylen, sizeof(x->key) - x->keylen, fmt, ap);
+	va_end(ap);
+	x->keylen = n < 0 ? sizeof(x->key) : x->keylen + (size_t)n;
 }
 
 /* --- answers for failures ----------------------------------------------------------------- */
@@ -94,6 +141,25 @@ static void store_failed(struct ctx *x, int ret, const char *what)
 	x->failed = ret == -EIO;
 	x->outcome = "error";
 	mon_http_problem(x->resp, mon_http_status_for(ret), NULL, NULL, "%s", what);
+}
+
+/* A load that started at t0 failed with ret. A statement cancelled by statement_timeout
+ * reads as -EIO from monitor/store_window.c (which logs its SQLSTATE, 57014); it is told
+ * apart by its duration. XXX: store_window.c could return -ETIMEDOUT for 57014 itself. */
+static void load_failed(struct ctx *x, int ret, double t0, const char *what)
+{
+	if (ret == -EIO && x->timeout_s && mon_now() - t0 >= (double)x->timeout_s - 0.05) {
+		mon_http_problem(x->resp, mon_http_status_for(-ETIMEDOUT), "analysis-timeout", NULL,
+				 "the database query took longer than analysis_statement_timeout_s "
+				 "(%u s) and was cancelled: narrow the window (from, to), or retry "
+				 "when the server is less busy",
+				 x->timeout_s);
+		x->resp->retry_after = (int)mon_server_cfg(x->req->srv)->retry_after_s;
+		x->outcome = "timeout";
+		x->failed = 0;
+		return;
+	}
+	store_failed(x, ret, what);
 }
 
 /* 413 with the limit as a member. */
@@ -275,7 +341,8 @@ static int q_reference(struct ctx *x, int64_t *id)
 
 /* --- the common course -------------------------------------------------------------------- */
 
-/* Borrow a connection, read from and to, find the model. Returns 0 or -1 (resp filled). */
+/* Borrow a connection, read from and to, find the model; the key starts with the route,
+ * the model's id and the window. Returns 0 or -1 (resp filled). */
 static int begin(struct ctx *x)
 {
 	int ret;
@@ -304,7 +371,16 @@ static int begin(struct ctx *x)
 	}
 	mon_store_window_dicts_init(&x->dicts, x->m->schema);
 	x->have_dicts = 1;
+	key_add(x, "%s|%" PRId64 "|%s|%s", x->action, x->m->id, x->from_s, x->to_s);
 	return 0;
+}
+
+/* The segment attribute indexes of ?by= in the key, in their order (it orders the answer). */
+static void key_by(struct ctx *x, const size_t *by, size_t nby)
+{
+	key_add(x, "|by=");
+	for (size_t i = 0; i < nby; i++)
+		key_add(x, "%s%zu", i ? "," : "", by[i]);
 }
 
 /* The reference: id, or the active one with id 0. Returns 0 or -1 (resp filled). */
@@ -348,7 +424,7 @@ static int load_reference(struct ctx *x, const struct mon_window_ref *ref, unsig
 		return -1;
 	}
 	if (ret) {
-		store_failed(x, ret, "could not read the reference");
+		load_failed(x, ret, t0, "could not read the reference");
 		return -1;
 	}
 	x->rows_loaded += (*out)->n;
@@ -368,7 +444,7 @@ static int load_window(struct ctx *x, unsigned flags, struct mon_window **out)
 		return -1;
 	}
 	if (ret) {
-		store_failed(x, ret, "could not read the predictions");
+		load_failed(x, ret, t0, "could not read the predictions");
 		return -1;
 	}
 	x->rows_loaded += (*out)->n;
@@ -398,39 +474,328 @@ static void absorb(cJSON *doc, cJSON *report)
 	cJSON_Delete(report);
 }
 
-/* Record the request and answer: doc (consumed) with 200 once the read is recorded, or the
- * problem already in resp. Releases everything. */
+/* --- the snapshot and the cache ------------------------------------------------------------ */
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mon_acache *cache;
+
+/* The process's cache, made on first use with the settings then in force (its size is not
+ * reloadable). */
+static struct mon_acache *cache_get(const struct mon_cfg *cfg)
+{
+	struct mon_acache *c;
+
+	pthread_mutex_lock(&cache_lock);
+	if (!cache)
+		cache = mon_acache_new((size_t)cfg->analysis_cache_mb << 20,
+				       cfg->analysis_cache_entries);
+	c = cache;
+	pthread_mutex_unlock(&cache_lock);
+	return c;
+}
+
+int mon_api_analysis_marks_task(struct mon_server *srv)
+{
+	PGconn *c;
+	PGresult *r;
+	int ret = mon_db_acquire(srv->db, 5000, &c);
+
+	if (ret)
+		return ret;
+	r = PQexecParams(c, "SELECT model_data_marks_fold()", 0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		ret = mon_db_unavailable(c, r) ? -EAGAIN : -EIO;
+		if (ret == -EIO)
+			log_err(LOG_PREFIX "could not fold the data marks: %s",
+				PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+					? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+					: PQerrorMessage(c));
+	} else if (strcmp(PQgetvalue(r, 0, 0), "0")) {
+		log_debug(LOG_PREFIX "folded %s data marks", PQgetvalue(r, 0, 0));
+	}
+	PQclear(r);
+	mon_db_release(srv->db, c, ret != 0);
+	return ret;
+}
+
+int mon_api_analysis_route(mon_http_handler_fn fn)
+{
+	return fn == mon_api_drift_get || fn == mon_api_performance_get ||
+	       fn == mon_api_estimate_get;
+}
+
+/* A statement of the snapshot failed: fill resp. */
+static void snapshot_failed(struct ctx *x, const PGresult *r, const char *what)
+{
+	if (mon_db_unavailable(x->c, r)) {
+		store_failed(x, -EAGAIN, what);
+		return;
+	}
+	log_err(LOG_PREFIX "%s: %s", what,
+		r && PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+			? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+			: PQerrorMessage(x->c));
+	store_failed(x, -EIO, what);
+}
+
+/* Open the read-only snapshot: its first statement sets the statement timeout for the
+ * transaction and reads the model's data version. Returns 0 or -1 (resp filled). */
+static int snapshot_begin(struct ctx *x, long long *version)
+{
+	char model[24], timeout[24];
+	const char *params[2] = {timeout, model};
+	PGresult *r = PQexec(x->c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		snapshot_failed(x, r, "could not begin a read-only transaction");
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	x->in_tx = 1;
+	snprintf(model, sizeof(model), "%" PRId64, x->m->id);
+	snprintf(timeout, sizeof(timeout), "%llu", (unsigned long long)x->timeout_s * 1000);
+	r = PQexecParams(x->c,
+			 "SELECT set_config('statement_timeout', $1, true), "
+			 "model_data_version($2::int8)",
+			 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		snapshot_failed(x, r, "could not read the model's data version");
+		PQclear(r);
+		return -1;
+	}
+	*version = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	PQclear(r);
+	return 0;
+}
+
+/* End the snapshot, if open (also after a failed statement). */
+static void snapshot_end(struct ctx *x)
+{
+	if (!x->in_tx)
+		return;
+	x->in_tx = 0;
+	if (x->c && PQstatus(x->c) == CONNECTION_OK && PQtransactionStatus(x->c) != PQTRANS_IDLE) {
+		PGresult *r = PQexec(x->c, "ROLLBACK");
+
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			x->failed = 1;
+		PQclear(r);
+	}
+}
+
+/* A request parked until an identical one's computation ends. */
+struct waiter {
+	struct mon_http_req *req;
+	mon_http_handler_fn fn; /* the route's handler, when it must run again */
+	const char *action;
+	char target[COL_NAME_MAX + 1];
+	struct mon_acache_val *v; /* set by wake() */
+};
+
+static void waiter_free(void *p)
+{
+	struct waiter *w = p;
+
+	mon_acache_val_unref(w->v);
+	free(w);
+}
+
+static void wake(void *arg, struct mon_acache_val *v)
+{
+	struct waiter *w = arg;
+
+	w->v = v;
+	mon_http_continue(w->req);
+}
+
+/* Record the read of answer v in the audit log through c (detail: v's, plus "cache": how)
+ * and put v in resp; a 200 that cannot be recorded is not sent. Returns 1 when c failed. */
+static int deliver(struct mon_http_req *req, struct mon_http_resp *resp, PGconn *c,
+		   const char *action, const char *target, const struct mon_acache_val *v,
+		   const cJSON *detail, const char *how)
+{
+	cJSON *own = NULL;
+	int failed = 0;
+
+	if (!detail) {
+		own = v->detail ? cJSON_Parse(v->detail) : NULL;
+		if (!own)
+			own = cJSON_CreateObject();
+		cJSON_AddStringToObject(own, "cache", how);
+		detail = own;
+	}
+	if (v->outcome) {
+		int ret = mon_audit_request(c, req, action, target, v->outcome, detail);
+
+		if (ret && v->status == 200) {
+			/* no unrecorded read: the data is not sent */
+			failed = ret == -EAGAIN || ret == -EIO;
+			mon_http_problem(resp, ret == -EAGAIN ? 503 : 500, NULL, NULL,
+					 "could not record the read in the audit log");
+			if (ret == -EAGAIN)
+				resp->retry_after = (int)mon_server_cfg(req->srv)->retry_after_s;
+			cJSON_Delete(own);
+			return failed;
+		}
+		if (ret)
+			log_warn(LOG_PREFIX "could not record a refused %s in the audit log",
+				 action);
+	}
+	cJSON_Delete(own);
+	free(resp->body);
+	resp->body = mon_xmalloc(v->len + 1);
+	memcpy(resp->body, v->body, v->len);
+	resp->body[v->len] = '\0';
+	resp->body_len = v->len;
+	resp->status = v->status;
+	resp->content_type = v->problem ? "application/problem+json" : "application/json";
+	resp->retry_after = v->retry_after;
+	return failed;
+}
+
+/* The continuation of a parked request: answer with the leader's answer, or, when it had
+ * none to share, run the whole request again. */
+static void waited(struct mon_http_req *req, struct mon_http_resp *resp)
+{
+	struct waiter *w = req->state;
+	PGconn *c = NULL;
+
+	if (!w->v) {
+		w->fn(req, resp);
+		return;
+	}
+	if (mon_server_db_get(req, resp, &c))
+		return;
+	mon_server_db_put(req, c,
+			  deliver(req, resp, c, w->action, w->target, w->v, NULL, "shared"));
+}
+
+/* After the parameters: open the snapshot and look the answer up. Returns 1 when the
+ * request is done with (a hit, parked, or failed; finish() answers), 0 when this request
+ * computes the answer (x->flight set). */
+static int lookup(struct ctx *x)
+{
+	const struct mon_cfg *cfg = mon_server_cfg(x->req->srv);
+	struct mon_acache *c = cache_get(cfg);
+	struct waiter *w;
+	long long version;
+
+	if (snapshot_begin(x, &version))
+		return 1;
+	key_add(x, "|max_rows=%zu|v=%lld", x->max_rows, version);
+	if (x->keylen >= sizeof(x->key)) {
+		/* cannot happen with bounded parameters; compute without sharing */
+		log_warn(LOG_PREFIX "%s: cache key too long; not cached", x->action);
+		return 0;
+	}
+	w = mon_xcalloc(1, sizeof(*w));
+	w->req = x->req;
+	w->fn = x->fn;
+	w->action = x->action;
+	snprintf(w->target, sizeof(w->target), "%s", x->m->schema->name);
+	switch (mon_acache_begin(c, x->key, wake, w, &x->hit, &x->flight)) {
+	case MON_ACACHE_HIT:
+		free(w);
+		snapshot_end(x);
+		mon_metrics_analysis(x->req->srv->metrics, MON_METRICS_ANALYSIS_HIT);
+		return 1;
+	case MON_ACACHE_WAIT:
+		snapshot_end(x);
+		mon_metrics_analysis(x->req->srv->metrics, MON_METRICS_ANALYSIS_SHARED);
+		/* wake() may run from now on; it only queues the continuation */
+		mon_http_defer(x->req, waited, w, waiter_free);
+		x->parked = 1;
+		return 1;
+	case MON_ACACHE_LEAD:
+	default:
+		free(w);
+		mon_metrics_analysis(x->req->srv->metrics, MON_METRICS_ANALYSIS_MISS);
+		return 0;
+	}
+}
+
+/* The answer to share and keep: doc (consumed) as a 200, or the refusal in resp when it
+ * follows from the data (x->outcome set). NULL when there is nothing to share. */
+static struct mon_acache_val *make_val(struct ctx *x, cJSON *doc)
+{
+	char *detail = cJSON_PrintUnformatted(x->detail);
+	char *body;
+	size_t len;
+
+	if (doc) {
+		body = cJSON_PrintUnformatted(doc);
+		cJSON_Delete(doc);
+		if (!body) {
+			free(detail);
+			return NULL;
+		}
+		return mon_acache_val_new(200, 0, body, strlen(body), "ok", detail);
+	}
+	if (!x->outcome || !x->resp->status || !x->resp->body) {
+		free(detail);
+		return NULL;
+	}
+	len = x->resp->body_len;
+	body = mon_xmalloc(len + 1);
+	memcpy(body, x->resp->body, len);
+	body[len] = '\0';
+	struct mon_acache_val *v = mon_acache_val_new(
+		x->resp->status,
+		x->resp->content_type && !strcmp(x->resp->content_type, "application/problem+json"),
+		body, len, x->outcome, detail);
+	v->retry_after = x->resp->retry_after;
+	return v;
+}
+
+/* Answer: doc (consumed) with 200, or the problem already in resp; record the read in the
+ * audit log first (a read that cannot be recorded is not answered). A leader ends its
+ * flight here, sharing the answer with its waiters. A parked request answers later
+ * (waited()). Releases everything. */
 static void finish(struct ctx *x, cJSON *doc)
 {
 	const char *target = x->m ? x->m->schema->name : x->req->params[0];
+	struct mon_acache_val *v = x->hit;
+	int from_cache = v != NULL;
 
+	x->hit = NULL;
+	snapshot_end(x);
 	if (doc)
 		log_debug(LOG_PREFIX "%s %s: %zu rows loaded in %.3f s, answer computed in %.3f s",
 			  x->action, target, x->rows_loaded, x->t_load,
 			  mon_now() - x->t_start - x->t_load);
-	if (x->c && doc && !x->failed) {
-		int ret = mon_audit_request(x->c, x->req, x->action, target, "ok", x->detail);
+	if (x->flight || doc) {
+		v = make_val(x, doc);
+		doc = NULL;
+		if (x->flight) {
+			struct mon_acache *c = cache_get(mon_server_cfg(x->req->srv));
+			size_t entries, bytes;
 
-		if (ret) {
-			/* no unrecorded read: the data is not sent */
-			cJSON_Delete(doc);
-			doc = NULL;
-			x->failed = ret == -EAGAIN || ret == -EIO;
-			mon_http_problem(x->resp, ret == -EAGAIN ? 503 : 500, NULL, NULL,
-					 "could not record the read in the audit log");
-			if (ret == -EAGAIN)
-				x->resp->retry_after =
-					(int)mon_server_cfg(x->req->srv)->retry_after_s;
+			mon_acache_end(c, x->flight, v, v && v->status == 200);
+			x->flight = NULL;
+			mon_acache_usage(c, &entries, &bytes);
+			mon_metrics_set_analysis_cache(x->req->srv->metrics, entries, bytes);
 		}
+		if (!v && !x->resp->status)
+			mon_http_problem(x->resp, 500, NULL, NULL, "could not format the answer");
+	}
+	if (x->parked) {
+		/* answered by waited() */
+	} else if (x->c && v && !x->failed) {
+		/* a hit is recorded with the computing request's detail */
+		x->failed = deliver(x->req, x->resp, x->c, x->action, target, v,
+				    from_cache ? NULL : x->detail, "hit");
 	} else if (x->c && x->outcome && !x->failed) {
 		if (mon_audit_request(x->c, x->req, x->action, target, x->outcome, x->detail))
 			log_warn(LOG_PREFIX "could not record a refused %s in the audit log",
 				 x->action);
+	} else if (v && !x->resp->status) {
+		/* computed, but the connection failed before the read could be recorded */
+		store_failed(x, -EAGAIN, "the database is unavailable");
 	}
 	if (x->c)
 		mon_server_db_put(x->req, x->c, x->failed);
-	if (doc)
-		mon_http_json(x->resp, 200, doc);
+	mon_acache_val_unref(v);
 	if (x->have_dicts)
 		mon_store_window_dicts_fini(&x->dicts);
 	mon_store_model_release(x->m);
@@ -634,7 +999,7 @@ void mon_api_drift_get(struct mon_http_req *req, struct mon_http_resp *resp)
 	long seg = -1;
 	int ret;
 
-	ctx_init(&x, req, resp, "drift.read");
+	ctx_init(&x, req, resp, "drift.read", mon_api_drift_get);
 	mon_drift_opts_init(&o);
 	seed = o.seed;
 	if (begin(&x) || q_reference(&x, &ref_id) || q_bool(&x, "mmd", &o.mmd) ||
@@ -648,11 +1013,16 @@ void mon_api_drift_get(struct mon_http_req *req, struct mon_http_resp *resp)
 		goto out;
 	if (seg >= 0)
 		cJSON_AddStringToObject(x.detail, "segment", x.m->schema->seg[seg]);
+	key_add(&x, "|ref=%" PRId64 "|mmd=%d|perm=%zu|seed=%llu|alpha=%a|mmd_rows=%zu|seg=%ld",
+		ref_id, o.mmd, o.permutations, seed, o.alpha, o.mmd_max_rows, seg);
+	if (lookup(&x))
+		goto out;
 	/* drift needs no labels */
 	if (reference(&x, ref_id, &rref) ||
 	    load_reference(&x, &rref, MON_WINDOW_FEATURES | MON_WINDOW_NO_LABELS, &ref) ||
 	    load_window(&x, MON_WINDOW_FEATURES | MON_WINDOW_NO_LABELS, &cur))
 		goto out;
+	snapshot_end(&x);
 	output_name(x.m->schema, out_name, sizeof(out_name));
 	if ((ret = drift_of(x.m->schema, out_name, ref, cur, x.dicts.cat, &o, &rep)) < 0) {
 		store_failed(&x, ret, "could not compute the drift report");
@@ -717,14 +1087,19 @@ void mon_api_performance_get(struct mon_http_req *req, struct mon_http_resp *res
 	cJSON *doc = NULL, *rep = NULL;
 	int ret;
 
-	ctx_init(&x, req, resp, "performance.read");
+	ctx_init(&x, req, resp, "performance.read", mon_api_performance_get);
 	mon_perf_opts_init(&o);
 	if (begin(&x) || q_by(&x, by, &nby) || q_bool(&x, "intersections", &o.intersections) ||
 	    q_size(&x, "min_n", 1, 1000000000, &o.min_n))
 		goto out;
+	key_by(&x, by, nby);
+	key_add(&x, "|intersections=%d|min_n=%zu", o.intersections, o.min_n);
+	if (lookup(&x))
+		goto out;
 	o.threshold = x.m->schema->threshold;
 	if (load_window(&x, 0, &w))
 		goto out;
+	snapshot_end(&x);
 	l = labeled_rows(w);
 	attrs_of(&x, l, by, nby, attrs);
 	ret = mon_perf_report(l->score, l->label, l->n, attrs, nby, &o, &rep);
@@ -763,7 +1138,7 @@ void mon_api_estimate_get(struct mon_http_req *req, struct mon_http_resp *resp)
 	int64_t ref_id = 0;
 	int ret;
 
-	ctx_init(&x, req, resp, "estimate.read");
+	ctx_init(&x, req, resp, "estimate.read", mon_api_estimate_get);
 	mon_perf_opts_init(&o);
 	seed = o.seed;
 	if (begin(&x) || q_reference(&x, &ref_id) || q_by(&x, by, &nby) ||
@@ -773,6 +1148,11 @@ void mon_api_estimate_get(struct mon_http_req *req, struct mon_http_resp *resp)
 		goto out;
 	o.seed = seed;
 	o.threshold = x.m->schema->threshold;
+	key_by(&x, by, nby);
+	key_add(&x, "|ref=%" PRId64 "|intersections=%d|min_n=%zu|draws=%zu|seed=%llu", ref_id,
+		o.intersections, o.min_n, o.draws, seed);
+	if (lookup(&x))
+		goto out;
 	if (reference(&x, ref_id, &rref) || load_reference(&x, &rref, 0, &ref))
 		goto out;
 	lref = labeled_rows(ref);
@@ -793,6 +1173,7 @@ void mon_api_estimate_get(struct mon_http_req *req, struct mon_http_resp *resp)
 	}
 	if (load_window(&x, 0, &w))
 		goto out;
+	snapshot_end(&x);
 	attrs_of(&x, w, by, nby, attrs);
 	/* the window's labels count only when complete, as with `vigil estimate` */
 	ret = mon_estimate_report(cal, w->score, w->n && w->labeled == w->n ? w->label : NULL, w->n,

@@ -50,12 +50,20 @@
  * unknown model or reference; 409 when the model has no active reference (drift,
  * estimate) or the reference has no labelled row (estimate); 413 when the window or the
  * reference holds more than max_window_rows rows (the problem carries "limit"); 503 with
- * Retry-After when the database is unavailable.
+ * Retry-After when the database is unavailable, or (type ".../analysis-timeout") when a
+ * query ran past analysis_statement_timeout_s.
+ *
+ * Answers are cached and shared between identical concurrent requests
+ * (monitor/analysis_cache.h), keyed by the model's data version read in the same snapshot
+ * as the rows (sql/0006_data_version.sql), so a cached answer is never stale. The handlers
+ * run on the analysis workers (monitor/http.h), never on libmicrohttpd's threads.
  *
  * Every request is recorded in the audit log as "drift.read", "performance.read" or
  * "estimate.read" with the model as target and its outcome ("ok", "invalid", "not_found",
- * "no_reference", "too_large", "error"); a successful read is recorded before it is
- * answered, and a read that cannot be recorded is not answered (503 or 500).
+ * "no_reference", "too_large", "timeout", "error"); a successful read is recorded before it
+ * is answered, and a read that cannot be recorded is not answered (503 or 500). A cached or
+ * shared answer is recorded too, with the computing request's detail and "cache": "hit" or
+ * "shared".
  */
 #ifndef MONITOR_ROUTES_ANALYSIS_H
 #define MONITOR_ROUTES_ANALYSIS_H
@@ -64,5 +72,16 @@
 void mon_api_drift_get(struct mon_http_req *req, struct mon_http_resp *resp);
 void mon_api_performance_get(struct mon_http_req *req, struct mon_http_resp *resp);
 void mon_api_estimate_get(struct mon_http_req *req, struct mon_http_resp *resp);
+
+/* 1 when fn is one of the handlers above: monitor/http.c runs those on its analysis
+ * workers, off libmicrohttpd's threads. XXX: a flags column in the route table
+ * (monitor/routes.c) would say this more directly. */
+int mon_api_analysis_route(mon_http_handler_fn fn);
+
+struct mon_server;
+/* Maintenance task (monitor/tasks.c): fold each model's data marks into one row
+ * (sql/0006_data_version.sql: model_data_marks_fold), so reading a version stays an index
+ * lookup of a few rows. Returns 0, -EAGAIN or -EIO. */
+int mon_api_analysis_marks_task(struct mon_server *srv);
 
 #endif /* MONITOR_ROUTES_ANALYSIS_H */

@@ -25,6 +25,8 @@
 
 #define LOG_PREFIX "ingest: "
 #define PROBLEM_BASE "https://vigil.invalid/problems/"
+#define ANALYZE_MIN_ROWS 10000 /* mon_ingest_analyze_task: a table is stale after this many */
+#define ANALYZE_FRACTION 0.1   /* ... and this share of its rows changed */
 
 static void store_failed(struct mon_http_req *req, struct mon_http_resp *resp, int ret,
 			 const char *what)
@@ -432,6 +434,18 @@ int mon_ingest_partitions_task(struct mon_server *srv)
 	if (ret)
 		return ret;
 	ret = mon_store_partitions_ensure(c, us, days * 86400000000, 1);
+	mon_db_release(srv->db, c, ret == -EAGAIN || ret == -EIO);
+	return ret;
+}
+
+int mon_ingest_analyze_task(struct mon_server *srv)
+{
+	PGconn *c;
+	int ret = mon_db_acquire(srv->db, 5000, &c);
+
+	if (ret)
+		return ret;
+	ret = mon_store_analyze_stale(c, ANALYZE_MIN_ROWS, ANALYZE_FRACTION, NULL);
 	mon_db_release(srv->db, c, ret == -EAGAIN || ret == -EIO);
 	return ret;
 }

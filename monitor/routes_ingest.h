@@ -50,4 +50,9 @@ void mon_api_references_list(struct mon_http_req *req, struct mon_http_resp *res
  * negative errno when the database could not be reached or the DDL failed (logged). */
 int mon_ingest_partitions_task(struct mon_server *srv);
 
+/* Maintenance task (monitor/tasks.c): after bulk writes, give the planner fresh statistics
+ * before autovacuum would (mon_store_analyze_stale: tables where at least 10^4 rows and
+ * 10% of the rows changed since their last ANALYZE). Returns 0 or a negative errno. */
+int mon_ingest_analyze_task(struct mon_server *srv);
+
 #endif /* MONITOR_ROUTES_INGEST_H */

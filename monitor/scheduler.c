@@ -8,7 +8,7 @@
  * local clock, so replicas with skewed clocks agree on leases and on which windows are due.
  *
  * The run state below (the claim counter, when to materialise next, the reference cache)
- * belongs to the maintenance thread, the only caller.
+ * belongs to the scheduler task's thread, the only caller.
  */
 #include "config.h"
 
@@ -225,7 +225,16 @@ struct job {
 	char claim[200]; /* claimed_by */
 };
 
-/* The oldest claimable window (unformatted: clang-format would split the lines around the
+/* A window flagged for re-evaluation (and only for that: not due, no claim or back-off)
+ * waits until this many evaluation intervals (30 s at the default 5 s) have passed since
+ * its last evaluation. While a bulk load streams into a window, every batch flags it
+ * again; without the wait it would be re-evaluated over and over, each time reading all
+ * its rows, competing with the load for the database. Late data is still never lost: the
+ * flag stays until the window is evaluated. */
+#define REEVAL_MIN_INTERVALS 6
+
+/* The oldest claimable window; $1: the least seconds between evaluations of a window
+ * flagged for re-evaluation (unformatted: clang-format would split the lines around the
  * macro). */
 /* clang-format off */
 static const char claim_sql[] =
@@ -235,21 +244,25 @@ static const char claim_sql[] =
 	"FROM windows w JOIN models m ON m.id = w.model_id "
 	"WHERE (w.state = 'due' OR w.needs_reeval OR w.claimed_until IS NOT NULL) "
 	"AND (w.claimed_until IS NULL OR w.claimed_until < now()) AND w.state <> 'open' "
+	"AND (w.state = 'due' OR w.claimed_until IS NOT NULL OR w.evaluated_at IS NULL "
+	"OR w.evaluated_at <= now() - $1::int8 * interval '1 second') "
 	"ORDER BY w.start_at, w.id LIMIT 1 FOR UPDATE OF w SKIP LOCKED";
 /* clang-format on */
 
 /* Claim one window. Returns 1 with *j filled, 0 when there is none, or a negative errno. */
 static int claim(PGconn *c, const struct mon_cfg *cfg, struct job *j)
 {
-	char id[24], lease[24];
-	const char *params[3] = {j->claim, lease, id};
+	char id[24], lease[24], wait[24];
+	const char *params[3] = {j->claim, lease, id}, *wait_param[1] = {wait};
 	PGresult *r = NULL;
 	int ret;
 
+	snprintf(wait, sizeof(wait), "%llu",
+		 (unsigned long long)cfg->evaluation_interval_s * REEVAL_MIN_INTERVALS);
 	ret = command(c, "BEGIN", 0, NULL, "could not begin a claim");
 	if (ret)
 		return ret;
-	ret = run(c, claim_sql, 0, NULL, PGRES_TUPLES_OK, "could not claim a window", &r);
+	ret = run(c, claim_sql, 1, wait_param, PGRES_TUPLES_OK, "could not claim a window", &r);
 	if (ret)
 		goto out;
 	if (PQntuples(r) == 0) {

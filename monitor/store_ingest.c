@@ -4,21 +4,24 @@
  * A batch costs a constant number of round trips whatever its size:
  *   BEGIN
  *   SELECT set_config(...) FROM models WHERE id = $1 FOR KEY SHARE     (see begin_model)
- *   INSERT INTO prediction_ids SELECT ... FROM unnest($ids, $ts, $digests)
- *          (optimistically; after a unique violation again, skipping stored ids with one
- *          index probe each and RETURNING the new ones: see pred_ids_new_sql)
+ *   COPY prediction_ids FROM STDIN (FORMAT binary)
+ *          (optimistically; after a unique violation again, as an INSERT skipping stored
+ *          ids with one index probe each and RETURNING the new ones: see pred_ids_new_sql)
  *   [only when some id was stored already: one SELECT naming those whose digest differs]
- *   COPY predictions FROM STDIN  (only the records the INSERT returned)
+ *   COPY predictions FROM STDIN (FORMAT binary)  (only the records not stored before)
  *   COMMIT
  * The registry insert comes first because a partitioned table cannot hold a unique key
  * without its partition key, and because it settles concurrent senders of the same id: the
  * primary key lets only one of them in, and the other runs its batch again with ON
  * CONFLICT DO NOTHING, which waits for the first and then skips (see pred_ids_fast_sql).
- * The arrays are binary parameters (no text parsing on the server) with the ids sorted, so
+ * Ids go in sorted (bytewise, the registry key's order: sql/0007_ingest_speed.sql), so
  * that every transaction takes its index locks in the same order and two overlapping
- * batches cannot deadlock (a deadlock or serialization failure is still retried). Only
- * the new records are then sent, with COPY, several times cheaper per row than INSERT;
- * each record's COPY text is built once and also hashed for its digest.
+ * batches cannot deadlock (a deadlock or serialization failure is still retried). Rows and
+ * array parameters travel in PostgreSQL's binary forms: the server parses no text. Each
+ * record's canonical text (store_ingest.h) is built once, for its digest only.
+ *
+ * Bulk writes leave the planner's statistics behind: mon_store_analyze_stale, run by a
+ * maintenance task every few seconds, analyses the tables that changed a lot.
  *
  * Partition DDL is the one place where SQL text is composed: the partition's name and
  * bounds are printed from a year and month computed here (never from request text), then
@@ -31,6 +34,7 @@
 #include <errno.h>
 #include <gnutls/crypto.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,9 +106,11 @@ static int begin(PGconn *c)
 /* BEGIN, then in one statement: synchronous_commit on; the plan shape every lookup of
  * stored ids needs (index probes: with statistics taken while a model was small, the
  * planner would otherwise scan or hash the whole table once per batch, or once per row);
- * and a key-share lock on the model's row, what a foreign key to models takes for every
- * inserted row (sql/0002_ingest.sql), taken once for the batch. The settings end with the
- * transaction. -ENOENT when the model is gone. */
+ * a key-share lock on the model's row, what a foreign key to models takes for every
+ * inserted row (sql/0002_ingest.sql), taken once for the batch; and a mark that moves the
+ * model's data version (sql/0006_data_version.sql: an append, so concurrent batches do not
+ * wait for each other), which commits or rolls back with the batch. The settings end with
+ * the transaction. -ENOENT when the model is gone. */
 static int begin_model(PGconn *c, const char *model)
 {
 	const char *params[1] = {model};
@@ -114,6 +120,8 @@ static int begin_model(PGconn *c, const char *model)
 	if (ret)
 		return ret;
 	r = PQexecParams(c,
+			 "WITH mark AS (INSERT INTO model_data_marks (model_id) "
+			 "VALUES ($1::int8)) "
 			 "SELECT set_config('synchronous_commit', 'on', true), "
 			 "set_config('enable_seqscan', 'off', true), "
 			 "set_config('enable_hashjoin', 'off', true), "
@@ -243,7 +251,7 @@ static int ensure_month(PGconn *c, long m)
 {
 	int year = EPOCH_YEAR + (int)(m / 12), nyear = year + (m % 12 == 11);
 	unsigned month = (unsigned)(m % 12) + 1, nmonth = month % 12 + 1;
-	char name[32], sql[256];
+	char name[32], sql[256], stats_sql[256];
 	const char *params[1] = {name};
 	PGresult *r = NULL;
 	int ret;
@@ -253,11 +261,18 @@ static int ensure_month(PGconn *c, long m)
 		log_err(LOG_PREFIX "bad partition name \"%s\" for month %ld", name, m);
 		abort(); /* an invariant: the name comes from integers */
 	}
-	/* name and bounds come from integers only: the one place SQL text is composed */
+	/* name and bounds come from integers only: the one place SQL text is composed (with the
+	 * statement below) */
 	snprintf(sql, sizeof(sql),
 		 "CREATE TABLE %s PARTITION OF predictions FOR VALUES FROM "
 		 "('%04d-%02u-01 00:00:00+00') TO ('%04d-%02u-01 00:00:00+00')",
 		 name, year, month, nyear, nmonth);
+	/* as on predictions and the partitions made before (sql/0007_ingest_speed.sql): a new
+	 * partition does not take a column's statistics target from its parent */
+	snprintf(stats_sql, sizeof(stats_sql),
+		 "ALTER TABLE %s ALTER COLUMN num SET STATISTICS 0, "
+		 "ALTER COLUMN cat SET STATISTICS 0, ALTER COLUMN seg SET STATISTICS 0",
+		 name);
 	ret = command(c, "BEGIN", 0, NULL, "could not begin a transaction");
 	if (ret)
 		return ret;
@@ -286,6 +301,10 @@ static int ensure_month(PGconn *c, long m)
 			}
 		} else {
 			log_info(LOG_PREFIX "created partition %s", name);
+			ret = command(c, stats_sql, 0, NULL,
+				      "could not set a partition's statistics targets");
+			if (ret)
+				goto out;
 		}
 	}
 	ret = command(c, "COMMIT", 0, NULL, "could not commit a partition");
@@ -627,6 +646,144 @@ static void finish(const struct prep *p, struct col_batch *b, struct mon_ingest_
 	res->conflicts = b->nconflict;
 }
 
+/* --- binary COPY rows ---------------------------------------------------------------------------
+ *
+ * COPY ... (FORMAT binary): a 19-byte header, then per row a big-endian int16 column count
+ * and per column an int32 length (-1: NULL) and the value in its binary send form; an
+ * int16 -1 ends the data. Binary spares the server parsing numbers, arrays and timestamps
+ * (strtod and array_in were the largest part of the predictions COPY). The values are the
+ * same ones the text form carries: col_format_double's text reads back to exactly the
+ * double sent here, and NaN elements are NULL in both. */
+
+/* signature, flags 0, no header extension; sent without the literal's final NUL */
+static const char copy_bin_header[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+
+static char *be32(char *o, uint32_t v)
+{
+	o[0] = (char)(v >> 24);
+	o[1] = (char)(v >> 16);
+	o[2] = (char)(v >> 8);
+	o[3] = (char)v;
+	return o + 4;
+}
+
+static char *be64(char *o, uint64_t v)
+{
+	return be32(be32(o, (uint32_t)(v >> 32)), (uint32_t)v);
+}
+
+static void bin_start(struct mon_buf *b)
+{
+	mon_buf_put(b, copy_bin_header, sizeof(copy_bin_header) - 1);
+}
+
+static void bin_row(struct mon_buf *b, unsigned ncol)
+{
+	char *o = mon_buf_room(b, 2);
+
+	o[0] = (char)(ncol >> 8);
+	o[1] = (char)ncol;
+	b->len += 2;
+}
+
+static void bin_end(struct mon_buf *b)
+{
+	mon_buf_put(b, "\377\377", 2);
+}
+
+static void bin_bytes(struct mon_buf *b, const void *p, size_t len)
+{
+	char *o = be32(mon_buf_room(b, 4 + len), (uint32_t)len);
+
+	memcpy(o, p, len);
+	b->len += 4 + len;
+}
+
+static void bin_int8(struct mon_buf *b, int64_t v)
+{
+	char *o = be32(mon_buf_room(b, 12), 8);
+
+	be64(o, (uint64_t)v);
+	b->len += 12;
+}
+
+static void bin_float8(struct mon_buf *b, double v)
+{
+	uint64_t u;
+
+	memcpy(&u, &v, sizeof(u));
+	bin_int8(b, (int64_t)u);
+}
+
+/* A timestamptz from microseconds since 1970 (PostgreSQL counts from 2000). */
+static void bin_ts(struct mon_buf *b, int64_t unix_us)
+{
+	bin_int8(b, unix_us - INT64_C(946684800000000));
+}
+
+/* A one-dimensional float8[] of n values, NaN as NULL (n = 0: an empty array). */
+static void bin_num_array(struct mon_buf *b, const double *v, size_t n)
+{
+	size_t len = 12 + (n ? 8 : 0), nnull = 0;
+	char *o;
+
+	for (size_t i = 0; i < n; i++)
+		nnull += isnan(v[i]) != 0;
+	len += 4 * n + 8 * (n - nnull);
+	o = be32(mon_buf_room(b, 4 + len), (uint32_t)len);
+	o = be32(o, n ? 1 : 0);
+	o = be32(o, nnull ? 1 : 0);
+	o = be32(o, 701); /* float8 */
+	if (n) {
+		o = be32(o, (uint32_t)n);
+		o = be32(o, 1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t u;
+
+		if (isnan(v[i])) {
+			o = be32(o, UINT32_MAX);
+			continue;
+		}
+		memcpy(&u, &v[i], sizeof(u));
+		o = be64(be32(o, 8), u);
+	}
+	b->len += 4 + len;
+}
+
+/* A one-dimensional text[] of n strings, NULL elements allowed. */
+static void bin_text_array(struct mon_buf *b, const char *const *s, size_t n)
+{
+	size_t len = 12 + (n ? 8 : 0), nnull = 0;
+	char *o;
+
+	for (size_t i = 0; i < n; i++) {
+		len += 4 + (s[i] ? strlen(s[i]) : 0);
+		nnull += !s[i];
+	}
+	o = be32(mon_buf_room(b, 4 + len), (uint32_t)len);
+	o = be32(o, n ? 1 : 0);
+	o = be32(o, nnull ? 1 : 0);
+	o = be32(o, MON_PG_TEXT_OID);
+	if (n) {
+		o = be32(o, (uint32_t)n);
+		o = be32(o, 1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t l;
+
+		if (!s[i]) {
+			o = be32(o, UINT32_MAX);
+			continue;
+		}
+		l = strlen(s[i]);
+		o = be32(o, (uint32_t)l);
+		memcpy(o, s[i], l);
+		o += l;
+	}
+	b->len += 4 + len;
+}
+
 /* --- predictions ------------------------------------------------------------------------------ */
 
 /* Registering ids: the fast form skips stored ids with one primary-key probe each and
@@ -647,12 +804,12 @@ static const char pred_ids_fast_sql[] =
 	"WHERE p.model_id = $1 AND p.client_id = u.c) IS NULL RETURNING client_id";
 
 /* The optimistic form: no probe at all, for the common batch of ids never seen (a client
- * sending new predictions). One stored id fails it (23505) and the batch runs again with
- * the fast form; a re-sent batch fails at its first row, so that costs little. */
+ * sending new predictions): a binary COPY of the ids, sorted, into the registry (COPY fires
+ * the statement trigger with its transition table as INSERT does, and inserts rows in
+ * groups). One stored id fails it (23505) and the batch runs again with the fast form; a
+ * re-sent batch fails at its first row, so that costs little. */
 static const char pred_ids_new_sql[] =
-	"INSERT INTO prediction_ids (model_id, client_id, ts, digest) "
-	"SELECT $1, u.c, u.t, u.d FROM unnest($2::text[], $3::timestamptz[], $4::bytea[]) "
-	"AS u(c, t, d)";
+	"COPY prediction_ids (model_id, client_id, ts, digest) FROM STDIN (FORMAT binary)";
 
 static const char pred_ids_safe_sql[] =
 	"INSERT INTO prediction_ids (model_id, client_id, ts, digest) "
@@ -663,37 +820,92 @@ static const char pred_differ_sql[] =
 	"SELECT u.c FROM unnest($2::text[], $3::bytea[]) AS u(c, d) WHERE (SELECT p.digest "
 	"FROM prediction_ids p WHERE p.model_id = $1 AND p.client_id = u.c) <> u.d";
 
-/* One attempt at the predictions transaction. */
 /* How try_predictions registers ids: */
 enum { IDS_NEW, IDS_FAST, IDS_SAFE };
 
-static int try_predictions(PGconn *c, const char *model, struct prep *p, const struct col_batch *b,
-			   int atomic, int mode, size_t *accepted)
+/* The registry rows of every prepared record, in id order, as binary COPY data. */
+static void pred_ids_rows(const struct prep *p, const struct col_batch *b, int64_t model_id,
+			  struct mon_buf *out)
+{
+	mon_buf_room(out, 32 + p->n * 96);
+	bin_start(out);
+	for (size_t j = 0; j < p->n; j++) {
+		size_t k = p->order[j];
+		const struct col_record *r = &b->rec[p->idx[k]];
+
+		bin_row(out, 4);
+		bin_int8(out, model_id);
+		bin_bytes(out, r->id, strlen(r->id));
+		bin_ts(out, r->ts);
+		bin_bytes(out, p->dig[k], sizeof(p->dig[k]));
+	}
+	bin_end(out);
+}
+
+/* The predictions rows of the records still ST_NEW, in batch order, as binary COPY data.
+ * Returns how many. */
+static size_t pred_rows(const struct prep *p, const struct col_batch *b, int64_t model_id,
+			struct mon_buf *out)
+{
+	const struct col_schema *s = b->schema;
+	size_t n = 0;
+
+	mon_buf_room(out, 32 + p->n * (64 + 12 * s->nnum + 16 * (s->ncat + s->nseg)));
+	bin_start(out);
+	for (size_t k = 0; k < p->n; k++) {
+		const struct col_record *r = &b->rec[p->idx[k]];
+
+		if (p->st[k] != ST_NEW)
+			continue;
+		bin_row(out, 7);
+		bin_int8(out, model_id);
+		bin_bytes(out, r->id, strlen(r->id));
+		bin_ts(out, r->ts);
+		bin_float8(out, r->score);
+		bin_num_array(out, r->num, s->nnum);
+		bin_text_array(out, r->cat, s->ncat);
+		bin_text_array(out, r->seg, s->nseg);
+		n++;
+	}
+	bin_end(out);
+	return n;
+}
+
+/* One attempt at the predictions transaction. */
+static int try_predictions(PGconn *c, int64_t model_id, const char *model, struct prep *p,
+			   const struct col_batch *b, int atomic, int mode, size_t *accepted)
 {
 	static const unsigned oids[3] = {MON_PG_TEXT_ARRAY_OID, MON_PG_TIMESTAMPTZ_ARRAY_OID,
 					 MON_PG_BYTEA_ARRAY_OID};
 	struct mon_buf rows = MON_BUF_INIT;
-	size_t old, nconflict = 0;
+	size_t old = 0, nconflict = 0;
 	struct arrays a;
 	PGresult *r = NULL;
 	int ret;
 
 	memset(p->st, ST_NEW, p->n);
+	memset(&a, 0, sizeof(a));
 	*accepted = 0;
-	prep_arrays(p, b, -1, 1, 0, &a);
+	if (mode == IDS_NEW)
+		pred_ids_rows(p, b, model_id, &rows);
+	else
+		prep_arrays(p, b, -1, 1, 0, &a);
 	ret = begin_model(c, model);
 	if (ret)
 		goto out;
-	r = exec_arrays(c,
-			mode == IDS_NEW    ? pred_ids_new_sql
-			: mode == IDS_FAST ? pred_ids_fast_sql
-					   : pred_ids_safe_sql,
-			model, (const struct mon_buf *const[]){&a.ids, &a.ts, &a.digs}, oids, 3);
-	if (PQresultStatus(r) != (mode == IDS_NEW ? PGRES_COMMAND_OK : PGRES_TUPLES_OK)) {
-		ret = db_error(c, r, "could not register prediction ids");
-		goto out;
+	if (mode == IDS_NEW) {
+		ret = copy_in(c, pred_ids_new_sql, &rows, "could not register prediction ids");
+		if (ret)
+			goto out;
+	} else {
+		r = exec_arrays(c, mode == IDS_FAST ? pred_ids_fast_sql : pred_ids_safe_sql, model,
+				(const struct mon_buf *const[]){&a.ids, &a.ts, &a.digs}, oids, 3);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			ret = db_error(c, r, "could not register prediction ids");
+			goto out;
+		}
+		old = mark_returned(p, b, r, 0);
 	}
-	old = mode == IDS_NEW ? 0 : mark_returned(p, b, r, 0);
 	if (old) {
 		ret = classify_old(c, p, b, model, pred_differ_sql, &nconflict);
 		if (ret)
@@ -703,24 +915,12 @@ static int try_predictions(PGconn *c, const char *model, struct prep *p, const s
 		ret = -EEXIST;
 		goto out;
 	}
-	mon_buf_room(&rows, p->text.len + p->n * (strlen(model) + 40));
-	for (size_t k = 0; k < p->n; k++) {
-		const struct col_record *rec = &b->rec[p->idx[k]];
-
-		if (p->st[k] != ST_NEW)
-			continue;
-		mon_buf_puts(&rows, model);
-		mon_buf_putc(&rows, '\t');
-		mon_pgtext_copy_text(&rows, rec->id);
-		mon_buf_putc(&rows, '\t');
-		mon_buf_put(&rows, p->text.p + p->off[k], p->off[k + 1] - p->off[k]);
-		mon_buf_putc(&rows, '\n');
-		(*accepted)++;
-	}
+	rows.len = 0;
+	*accepted = pred_rows(p, b, model_id, &rows);
 	if (*accepted) {
 		ret = copy_in(c,
 			      "COPY predictions (model_id, client_id, ts, score, num, cat, seg) "
-			      "FROM STDIN",
+			      "FROM STDIN (FORMAT binary)",
 			      &rows, "could not copy predictions");
 		if (ret)
 			goto out;
@@ -753,7 +953,7 @@ int mon_store_insert_predictions(PGconn *c, int64_t model_id, struct col_batch *
 		goto out;
 	ret = ensure_batch_months(c, b);
 	for (int attempt = 0; !ret && attempt < ATTEMPTS; attempt++) {
-		ret = try_predictions(c, model, &p, b, atomic, mode, &res->accepted);
+		ret = try_predictions(c, model_id, model, &p, b, atomic, mode, &res->accepted);
 		if (ret == UNIQUE_RACE && mode != IDS_SAFE) {
 			/* NEW met a stored id: probe; FAST met a concurrent one: ON CONFLICT */
 			mode++;
@@ -780,6 +980,52 @@ out:
 	if (ret == -EEXIST)
 		res->accepted = 0;
 	prep_fini(&p);
+	return ret;
+}
+
+/* --- statistics after bulk writes ------------------------------------------------------------- */
+
+int mon_store_analyze_stale(PGconn *c, long long min_rows, double frac, size_t *n)
+{
+	char rows[24], share[40];
+	const char *params[2] = {rows, share};
+	PGresult *r = NULL;
+	int ret;
+
+	if (n)
+		*n = 0;
+	snprintf(rows, sizeof(rows), "%lld", min_rows);
+	snprintf(share, sizeof(share), "%.17g", frac);
+	ret = command(c, "BEGIN", 0, NULL, "could not begin a transaction");
+	if (ret)
+		return ret;
+	r = PQexecParams(c,
+			 "SELECT pg_try_advisory_xact_lock(" MON_LOCK_CLASS_SQL
+			 ", " MON_LOCK_ANALYZE_SQL ")",
+			 0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		ret = db_error(c, r, "could not take the analyze lock");
+		goto out;
+	}
+	if (strcmp(PQgetvalue(r, 0, 0), "t")) /* another process is at it */
+		goto commit;
+	PQclear(r);
+	r = PQexecParams(c, "SELECT analyze_stale_tables($1::int8, $2::float8)", 2, NULL, params,
+			 NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		ret = db_error(c, r, "could not analyze tables");
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(r); i++)
+		log_info(LOG_PREFIX "analyzed %s: its rows changed a lot since its last ANALYZE",
+			 PQgetvalue(r, i, 0));
+	if (n)
+		*n = (size_t)PQntuples(r);
+commit:
+	ret = command(c, "COMMIT", 0, NULL, "could not commit the analyze");
+out:
+	PQclear(r);
+	rollback(c);
 	return ret;
 }
 

@@ -36,6 +36,7 @@
 #include "monitor/common.h"
 
 #define MON_LOCK_PARTITION_SQL "3" /* with MON_LOCK_CLASS_SQL (monitor/migrate.h) */
+#define MON_LOCK_ANALYZE_SQL "7"   /* likewise: one mon_store_analyze_stale at a time */
 
 struct mon_ingest_result {
 	size_t accepted;   /* records stored by this call */
@@ -93,5 +94,14 @@ void mon_store_partitions_forget(void);
 /* The name of the partition holding UTC month (year, month 1..12), written to buf (at
  * least 24 bytes): "predictions_y2026m11". Returns the length. */
 size_t mon_store_partition_name(int year, unsigned month, char *buf, size_t len);
+
+/* ANALYZE the tables whose rows changed a lot since their last ANALYZE: predictions (as a
+ * whole, or the partitions), prediction_ids, labels, reference_rows; see
+ * analyze_stale_tables in sql/0007_ingest_speed.sql. A table is stale when at least
+ * min_rows and at least frac of its rows changed. Runs under a transaction-level advisory
+ * lock (MON_LOCK_CLASS_SQL, MON_LOCK_ANALYZE_SQL) and returns at once when another process
+ * holds it. Logs what it analysed; *n (may be NULL) gets the count. Returns 0, -EAGAIN or
+ * -EIO. */
+int mon_store_analyze_stale(PGconn *c, long long min_rows, double frac, size_t *n) MON_MUSTCHECK;
 
 #endif /* MONITOR_STORE_INGEST_H */

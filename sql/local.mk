@@ -10,3 +10,7 @@ dist_sql_DATA += %D%/0003_evaluation.sql
 dist_sql_DATA += %D%/0005_notify.sql
 # alert rules, alerts, silences and the notification outbox (monitor/alert.c)
 dist_sql_DATA += %D%/0004_alerts.sql
+# the per-model data version the analysis cache keys on (monitor/analysis_cache.h)
+dist_sql_DATA += %D%/0006_data_version.sql
+# cheaper registry key and window_events triggers for bulk ingest (monitor/store_ingest.c)
+dist_sql_DATA += %D%/0007_ingest_speed.sql

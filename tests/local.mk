@@ -43,15 +43,21 @@ EXTRA_DIST += %D%/integration/ingest.sh
 # (monitor/routes_analysis.c, store_window.c)
 TESTS += %D%/integration/analysis.sh
 EXTRA_DIST += %D%/integration/analysis.sh
+# the analysis cache, single flight, analysis workers, statement timeout
+# (monitor/analysis_cache.c, routes_analysis.c, http.c, sql/0006_data_version.sql)
+TESTS += %D%/integration/cache.sh
+EXTRA_DIST += %D%/integration/cache.sh
 
 # the service platform's unit tests
 if HAVE_CHECK
-check_PROGRAMS += %D%/check_cfg %D%/check_metrics
+check_PROGRAMS += %D%/check_cfg %D%/check_metrics %D%/check_analysis_cache
 %C%_check_cfg_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %C%_check_cfg_LDADD = $(MONITOR_LIBS) $(COLLECTORS_LIBS) $(CHECK_LIBS)
 %C%_check_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
 %C%_check_metrics_LDADD = $(MONITOR_LIBS) $(COLLECTORS_LIBS) $(CHECK_LIBS)
-TESTS += %D%/check_cfg %D%/check_metrics
+%C%_check_analysis_cache_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
+%C%_check_analysis_cache_LDADD = $(MONITOR_LIBS) $(COLLECTORS_LIBS) $(CHECK_LIBS)
+TESTS += %D%/check_cfg %D%/check_metrics %D%/check_analysis_cache
 endif
 
 # notifications (monitor/notify.c, receiver.c): a webhook sink (tests/webhook_sink.c) and a
