@@ -157,6 +157,44 @@ START_TEST(test_sort_large_random_vs_qsort)
 }
 END_TEST
 
+/* Values that agree on their top 32 bits and differ below: short runs (finished by
+ * insertion sort) and long ones (by the low digits), in every layout size. */
+START_TEST(test_sort_runs_equal_in_high_bits_vs_qsort)
+{
+	static const size_t sizes[] = {40, 1000, 5000, 65535, 65536, 200000};
+	uint64_t s = 7;
+
+	for (size_t t = 0; t < N_OF(sizes); t++) {
+		for (int kind = 0; kind < 3; kind++) {
+			size_t n = sizes[t], i;
+			double *v = malloc(n * sizeof(*v)), *w;
+
+			ck_assert_ptr_nonnull(v);
+			for (i = 0; i < n; i++) {
+				uint64_t u = lcg(&s);
+
+				if (kind == 0) /* one long run: 1 + up to 10^5 ulps */
+					v[i] = 1.0 + ldexp((double)(u % 100000), -52);
+				else if (kind == 1) /* runs of about 20: few ulps, many bases */
+					v[i] = (double)(u % (n / 20 + 1)) + 1.0 +
+					       ldexp((double)((u >> 20) % 7), -52);
+				else /* both signs, ulps below 2^-20 of the value, repeats */
+					v[i] = ((u & 1) ? -1.0 : 1.0) *
+					       (2.5 + ldexp((double)((u >> 8) % 5000), -40));
+			}
+			w = sorted_copy(v, n);
+			ck_assert_int_eq(stats_sort(v, n), 0);
+			for (i = 0; i < n && v[i] == w[i]; i++)
+				;
+			ck_assert_msg(i == n, "n=%zu kind %d: v[%zu] = %.17g, want %.17g", n, kind,
+				      i, v[i], w[i]);
+			free(w);
+			free(v);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_sort_null_is_einval)
 {
 	ck_assert_int_eq(stats_sort(NULL, 5), -EINVAL);
@@ -655,6 +693,7 @@ static Suite *drift_suite(void)
 	tcase_add_test(tc, test_sort_matches_numpy_order);
 	tcase_add_test(tc, test_sort_special_values_order);
 	tcase_add_test(tc, test_sort_large_random_vs_qsort);
+	tcase_add_test(tc, test_sort_runs_equal_in_high_bits_vs_qsort);
 	tcase_add_test(tc, test_sort_null_is_einval);
 	suite_add_tcase(s, tc);
 
