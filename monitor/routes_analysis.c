@@ -143,12 +143,11 @@ static void store_failed(struct ctx *x, int ret, const char *what)
 	mon_http_problem(x->resp, mon_http_status_for(ret), NULL, NULL, "%s", what);
 }
 
-/* A load that started at t0 failed with ret. A statement cancelled by statement_timeout
- * reads as -EIO from monitor/store_window.c (which logs its SQLSTATE, 57014); it is told
- * apart by its duration. XXX: store_window.c could return -ETIMEDOUT for 57014 itself. */
-static void load_failed(struct ctx *x, int ret, double t0, const char *what)
+/* A load failed with ret: -ETIMEDOUT is a statement cancelled by statement_timeout
+ * (monitor/store_window.c maps SQLSTATE 57014 to it). */
+static void load_failed(struct ctx *x, int ret, const char *what)
 {
-	if (ret == -EIO && x->timeout_s && mon_now() - t0 >= (double)x->timeout_s - 0.05) {
+	if (ret == -ETIMEDOUT) {
 		mon_http_problem(x->resp, mon_http_status_for(-ETIMEDOUT), "analysis-timeout", NULL,
 				 "the database query took longer than analysis_statement_timeout_s "
 				 "(%u s) and was cancelled: narrow the window (from, to), or retry "
@@ -424,7 +423,7 @@ static int load_reference(struct ctx *x, const struct mon_window_ref *ref, unsig
 		return -1;
 	}
 	if (ret) {
-		load_failed(x, ret, t0, "could not read the reference");
+		load_failed(x, ret, "could not read the reference");
 		return -1;
 	}
 	x->rows_loaded += (*out)->n;
@@ -444,7 +443,7 @@ static int load_window(struct ctx *x, unsigned flags, struct mon_window **out)
 		return -1;
 	}
 	if (ret) {
-		load_failed(x, ret, t0, "could not read the predictions");
+		load_failed(x, ret, "could not read the predictions");
 		return -1;
 	}
 	x->rows_loaded += (*out)->n;

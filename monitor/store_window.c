@@ -570,8 +570,9 @@ static void finish_load(struct loading *l, struct mon_window_dicts *d)
 	free(perm);
 }
 
-/* A failed statement: -EAGAIN when the database is away, else log it and -EIO. Only the
- * primary message is logged: DETAIL may quote row values. */
+/* A failed statement: -EAGAIN when the database is away; -ETIMEDOUT when it was cancelled
+ * (SQLSTATE 57014: statement_timeout, or pg_cancel_backend); else log it and -EIO. Only
+ * the primary message is logged: DETAIL may quote row values. */
 static int db_error(PGconn *c, const PGresult *r, const char *what)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -579,6 +580,10 @@ static int db_error(PGconn *c, const PGresult *r, const char *what)
 
 	if (mon_db_unavailable(c, r))
 		return -EAGAIN;
+	if (state && !strcmp(state, "57014")) {
+		log_warn(LOG_PREFIX "%s: the statement was cancelled (statement_timeout?)", what);
+		return -ETIMEDOUT;
+	}
 	log_err(LOG_PREFIX "%s: %s (SQLSTATE %s)", what, msg ? msg : PQerrorMessage(c),
 		state ? state : "none");
 	return -EIO;

@@ -82,7 +82,8 @@ int mon_store_window_reference(PGconn *c, int64_t model_id, int64_t id,
  * the epoch), their labels joined by client id. Categorical and segment values are interned
  * into d (which must have been initialised for s). flags: MON_WINDOW_FEATURES,
  * MON_WINDOW_NO_LABELS, both or 0. At most max_rows rows: one more fails with -E2BIG
- * (nothing is kept). Returns 0 and a new window in *out; -E2BIG; -EAGAIN; -EIO. */
+ * (nothing is kept). Returns 0 and a new window in *out; -E2BIG; -EAGAIN; -ETIMEDOUT (the
+ * statement was cancelled: statement_timeout); -EIO. */
 int mon_store_window_load(PGconn *c, const struct col_schema *s, int64_t model_id, int64_t from,
 			  int64_t to, size_t max_rows, unsigned flags, struct mon_window_dicts *d,
 			  struct mon_window **out) MON_MUSTCHECK;
