@@ -345,6 +345,24 @@ int mon_db_unavailable(PGconn *c, const PGresult *res)
 	       !strcmp(state, "57P03") || !strncmp(state, "53", 2);
 }
 
+int mon_db_error(PGconn *c, const PGresult *res, const char *prefix, const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	if (mon_db_unavailable(c, res))
+		return -EAGAIN;
+	if (state && !strcmp(state, "57014")) {
+		log_warn("%s%s: the statement was cancelled (statement_timeout, or by an "
+			 "administrator)",
+			 prefix, what);
+		return -ETIMEDOUT;
+	}
+	log_err("%s%s: %s (SQLSTATE %s)", prefix, what, msg ? msg : PQerrorMessage(c),
+		state ? state : "none");
+	return -EIO;
+}
+
 unsigned long mon_db_errors(const struct mon_db *db)
 {
 	return atomic_load(&((struct mon_db *)db)->errors);

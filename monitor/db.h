@@ -38,6 +38,13 @@ void mon_db_release(struct mon_db *db, PGconn *c, int failed);
  * (shutdown, cannot connect now), 53 (insufficient resources), or a bad connection. */
 int mon_db_unavailable(PGconn *c, const PGresult *res);
 
+/* A failed statement (res, or NULL for a failure to send) as a negative errno: -EAGAIN when
+ * the database is unavailable (as above; the caller gives the connection back failed),
+ * -ETIMEDOUT when the statement was cancelled (SQLSTATE 57014: statement_timeout, or
+ * pg_cancel_backend), else -EIO after logging "<prefix><what>: <message> (SQLSTATE s)".
+ * Only PostgreSQL's primary message is logged: its DETAIL may quote row values. */
+int mon_db_error(PGconn *c, const PGresult *res, const char *prefix, const char *what);
+
 /* Counters for /metrics: failed connection attempts plus connections given back failed. */
 unsigned long mon_db_errors(const struct mon_db *db);
 /* 1 when the last connection attempt succeeded, 0 after a failure or before the first. */

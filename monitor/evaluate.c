@@ -892,21 +892,6 @@ static void report_rows(const struct group_ctx *x, enum group_kind kind, const c
 	}
 }
 
-/* The labelled rows of w. */
-static struct mon_window *labeled_rows(const struct mon_window *w)
-{
-	size_t *rows = mon_xmalloc((w->n ? w->n : 1) * sizeof(size_t));
-	size_t k = 0;
-	struct mon_window *l;
-
-	for (size_t i = 0; i < w->n; i++)
-		if (w->label[i] != MON_WINDOW_NO_LABEL)
-			rows[k++] = i;
-	l = mon_store_window_select(w, rows, k);
-	free(rows);
-	return l;
-}
-
 static void perf_opts(const struct col_schema *s, const struct mon_eval_opts *o,
 		      struct mon_perf_opts *po)
 {
@@ -1117,7 +1102,7 @@ int mon_evaluate(const struct mon_eval_input *in, const struct mon_eval_opts *o,
 	missing_rows(in, attrs, gw, gr, nseg, out);
 
 	if (w->labeled)
-		lab = labeled_rows(w);
+		lab = mon_store_window_labeled(w);
 	for (size_t k = 0; k < nseg; k++) {
 		cw[k] = attr_remap(&attrs[k], w->seg[k], w->n);
 		aw[k] = (struct mon_perf_attr){s->seg[k], cw[k], in->dicts->seg[k]};
@@ -1227,7 +1212,7 @@ int mon_evaluate_reference(const struct col_schema *s, const struct mon_window_d
 			   const struct mon_eval_opts *o, struct mon_eval_rows *out)
 {
 	size_t nseg = s->nseg;
-	struct mon_window *lab = labeled_rows(ref);
+	struct mon_window *lab = mon_store_window_labeled(ref);
 	struct groups *g = mon_xcalloc(nseg ? nseg : 1, sizeof(*g));
 	struct attr *attrs = mon_xcalloc(nseg ? nseg : 1, sizeof(*attrs));
 	struct mon_perf_attr *al = mon_xcalloc(nseg ? nseg : 1, sizeof(*al));

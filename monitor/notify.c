@@ -548,19 +548,10 @@ struct run {
 };
 
 /* A failed statement: -EAGAIN when the database is away (the caller resets the
- * connection), else -EIO with PostgreSQL's message logged. */
+ * connection), else as mon_db_error (only PostgreSQL's primary message is logged). */
 static int db_fail(struct run *run, const PGresult *r, const char *what)
 {
-	char msg[512];
-	char *nl;
-
-	if (mon_db_unavailable(run->c, r))
-		return -EAGAIN;
-	snprintf(msg, sizeof(msg), "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(run->c));
-	while ((nl = strchr(msg, '\n')) != NULL)
-		*nl = ' ';
-	log_err(LOG_PREFIX "%s: %s", what, msg);
-	return -EIO;
+	return mon_db_error(run->c, r, LOG_PREFIX, what);
 }
 
 /* Run a command that returns no rows (or whose rows are ignored). */

@@ -1051,21 +1051,6 @@ out:
 
 /* --- performance and estimate -------------------------------------------------------------- */
 
-/* The rows of w that have a label. */
-static struct mon_window *labeled_rows(const struct mon_window *w)
-{
-	size_t *rows = mon_xmalloc((w->n ? w->n : 1) * sizeof(size_t));
-	size_t k = 0;
-	struct mon_window *l;
-
-	for (size_t i = 0; i < w->n; i++)
-		if (w->label[i] != MON_WINDOW_NO_LABEL)
-			rows[k++] = i;
-	l = mon_store_window_select(w, rows, k);
-	free(rows);
-	return l;
-}
-
 static void attrs_of(const struct ctx *x, const struct mon_window *w, const size_t *by, size_t nby,
 		     struct mon_perf_attr *attrs)
 {
@@ -1099,7 +1084,7 @@ void mon_api_performance_get(struct mon_http_req *req, struct mon_http_resp *res
 	if (load_window(&x, 0, &w))
 		goto out;
 	snapshot_end(&x);
-	l = labeled_rows(w);
+	l = mon_store_window_labeled(w);
 	attrs_of(&x, l, by, nby, attrs);
 	ret = mon_perf_report(l->score, l->label, l->n, attrs, nby, &o, &rep);
 	if (ret < 0) {
@@ -1154,7 +1139,7 @@ void mon_api_estimate_get(struct mon_http_req *req, struct mon_http_resp *resp)
 		goto out;
 	if (reference(&x, ref_id, &rref) || load_reference(&x, &rref, 0, &ref))
 		goto out;
-	lref = labeled_rows(ref);
+	lref = mon_store_window_labeled(ref);
 	if (lref->n == 0) {
 		mon_http_problem(resp, 409, "no-labels", ref_id ? "/query/reference" : NULL,
 				 "reference %lld of model %s has no labelled row to calibrate on",

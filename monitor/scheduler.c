@@ -43,14 +43,7 @@
  * primary message is logged (DETAIL may quote values). */
 static int db_error(PGconn *c, const PGresult *r, const char *what)
 {
-	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-
-	if (mon_db_unavailable(c, r))
-		return -EAGAIN;
-	log_err(LOG_PREFIX "%s: %s (SQLSTATE %s)", what, msg ? msg : PQerrorMessage(c),
-		state ? state : "none");
-	return -EIO;
+	return mon_db_error(c, r, LOG_PREFIX, what);
 }
 
 /* Run sql; want is the status that means success. On success *out holds the result when

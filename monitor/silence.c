@@ -24,14 +24,7 @@
 
 static int db_error(PGconn *c, const PGresult *r, const char *what)
 {
-	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-
-	if (mon_db_unavailable(c, r))
-		return -EAGAIN;
-	log_err(LOG_PREFIX "%s: %s (SQLSTATE %s)", what, msg ? msg : PQerrorMessage(c),
-		state ? state : "none");
-	return -EIO;
+	return mon_db_error(c, r, LOG_PREFIX, what);
 }
 
 static int bad(struct col_diag *d, const char *ptr, const char *msg)

@@ -63,7 +63,7 @@ static const char label_tag[] = "vigil-label-v1\n";
 /* --- database helpers ---------------------------------------------------------------------- */
 
 /* A failed statement: -EAGAIN (database away), RETRY_TX, NO_PARTITION, UNIQUE_RACE, or
- * else -EIO after logging it. Only the primary message is logged: DETAIL may quote row values. */
+ * else as mon_db_error (-ETIMEDOUT, or -EIO after logging it). */
 static int db_error(PGconn *c, const PGresult *r, const char *what)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -77,9 +77,7 @@ static int db_error(PGconn *c, const PGresult *r, const char *what)
 		return NO_PARTITION;
 	if (state && !strcmp(state, "23505"))
 		return UNIQUE_RACE;
-	log_err(LOG_PREFIX "%s: %s (SQLSTATE %s)", what, msg ? msg : PQerrorMessage(c),
-		state ? state : "none");
-	return -EIO;
+	return mon_db_error(c, r, LOG_PREFIX, what);
 }
 
 static int command(PGconn *c, const char *sql, int n, const char *const *params, const char *what)

@@ -33,14 +33,7 @@
  * PostgreSQL's primary message is logged: its DETAIL may quote row values. */
 static int db_error(PGconn *c, const PGresult *r, const char *what)
 {
-	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-
-	if (mon_db_unavailable(c, r))
-		return -EAGAIN;
-	log_err(LOG_PREFIX "%s: %s (SQLSTATE %s)", what, msg ? msg : PQerrorMessage(c),
-		state ? state : "none");
-	return -EIO;
+	return mon_db_error(c, r, LOG_PREFIX, what);
 }
 
 static int command(PGconn *c, const char *sql, const char *what)

@@ -100,6 +100,20 @@ void mon_store_window_dicts_fini(struct mon_window_dicts *d)
 
 /* --- windows -------------------------------------------------------------------------------- */
 
+struct mon_window *mon_store_window_labeled(const struct mon_window *w)
+{
+	size_t *rows = mon_xmalloc((w->n ? w->n : 1) * sizeof(size_t));
+	size_t k = 0;
+	struct mon_window *l;
+
+	for (size_t i = 0; i < w->n; i++)
+		if (w->label[i] != MON_WINDOW_NO_LABEL)
+			rows[k++] = i;
+	l = mon_store_window_select(w, rows, k);
+	free(rows);
+	return l;
+}
+
 void mon_store_window_free(struct mon_window *w)
 {
 	if (!w)
@@ -570,23 +584,11 @@ static void finish_load(struct loading *l, struct mon_window_dicts *d)
 	free(perm);
 }
 
-/* A failed statement: -EAGAIN when the database is away; -ETIMEDOUT when it was cancelled
- * (SQLSTATE 57014: statement_timeout, or pg_cancel_backend); else log it and -EIO. Only
- * the primary message is logged: DETAIL may quote row values. */
+/* A failed statement: -EAGAIN, -ETIMEDOUT (cancelled: statement_timeout) or -EIO (see
+ * mon_db_error). */
 static int db_error(PGconn *c, const PGresult *r, const char *what)
 {
-	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-
-	if (mon_db_unavailable(c, r))
-		return -EAGAIN;
-	if (state && !strcmp(state, "57014")) {
-		log_warn(LOG_PREFIX "%s: the statement was cancelled (statement_timeout?)", what);
-		return -ETIMEDOUT;
-	}
-	log_err(LOG_PREFIX "%s: %s (SQLSTATE %s)", what, msg ? msg : PQerrorMessage(c),
-		state ? state : "none");
-	return -EIO;
+	return mon_db_error(c, r, LOG_PREFIX, what);
 }
 
 /* Run sql with params (text) in single-row binary mode into l, rows in arrival order (the

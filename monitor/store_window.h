@@ -111,6 +111,9 @@ int mon_store_window_load_reference(PGconn *c, const struct col_schema *s, int64
 struct mon_window *mon_store_window_select(const struct mon_window *w, const size_t *rows,
 					   size_t k);
 
+/* A new window of the rows of w that have a label, in w's order. Aborts when out of memory. */
+struct mon_window *mon_store_window_labeled(const struct mon_window *w);
+
 void mon_store_window_free(struct mon_window *w); /* NULL is a no-op */
 
 #endif /* MONITOR_STORE_WINDOW_H */
